@@ -1,0 +1,21 @@
+namespace InferenceGateway.Core.Jobs;
+
+/// <summary>Field names of the job record hash.</summary>
+public static class JobFields
+{
+    public const string Id = "id";
+    public const string Tenant = "tenant";
+    public const string Model = "model";
+    public const string Status = "status";
+    public const string CreatedAt = "createdAt";
+    public const string StartedAt = "startedAt";
+    public const string CompletedAt = "completedAt";
+    public const string Result = "result";
+    public const string Error = "error";
+    public const string QueueMs = "queueMs";
+    public const string ColdStart = "coldStart";
+    public const string InitMs = "initMs";
+    public const string ExecutionMs = "executionMs";
+    public const string BilledMs = "billedMs";
+    public const string LastSeq = "lastSeq";
+}

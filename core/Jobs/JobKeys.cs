@@ -1,0 +1,14 @@
+namespace InferenceGateway.Core.Jobs;
+
+/// <summary>
+/// Redis names for a job. The id sits in a hash tag so a job's record and log share a cluster slot
+/// and one Lua script can touch both.
+/// </summary>
+public static class JobKeys
+{
+    public static string Record(string jobId) => $"job:{{{jobId}}}";
+
+    public static string Events(string jobId) => $"job:{{{jobId}}}:events";
+
+    public static string Notify(string jobId) => $"job:{{{jobId}}}:notify";
+}

@@ -1,0 +1,13 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace InferenceGateway.Core.Jobs;
+
+/// <summary>Job retention. Section <c>Jobs</c>.</summary>
+public sealed record JobStoreOptions
+{
+    public const string Section = "Jobs";
+
+    /// <summary>How long a job's record and event log are kept after their last change.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan Retention { get; init; } = TimeSpan.FromHours(24);
+}

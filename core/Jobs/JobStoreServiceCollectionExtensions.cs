@@ -1,0 +1,21 @@
+using InferenceGateway.Core.Redis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace InferenceGateway.Core.Jobs;
+
+public static class JobStoreServiceCollectionExtensions
+{
+    /// <summary>Registers Redis and the <see cref="RedisJobStore"/>.</summary>
+    public static IServiceCollection AddJobStore(this IServiceCollection services)
+    {
+        services.AddRedis();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<JobStoreOptions>()
+            .BindConfiguration(JobStoreOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<RedisJobStore>();
+        return services;
+    }
+}

@@ -1,0 +1,197 @@
+using System.Globalization;
+using System.Text.Json;
+using InferenceGateway.Contracts;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace InferenceGateway.Core.Jobs;
+
+/// <summary>
+/// Job records and their event logs in Redis: a hash per job and a stream per job whose entry ids
+/// are <c>0-{seq}</c>, so the stream id is the event's sequence number. Every change goes through
+/// one Lua script that updates the record, appends the event, refreshes the TTL and publishes a
+/// wake-up, atomically; a job whose log holds a terminal event accepts nothing more, which makes a
+/// redelivered message harmless (one terminal event, one result).
+/// </summary>
+public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStoreOptions> options, TimeProvider time)
+{
+    private const string AppendScript = """
+        local exists = redis.call('EXISTS', KEYS[1])
+        if ARGV[1] == 'create' then
+          if exists == 1 then return -3 end
+        else
+          if exists == 0 then return -1 end
+          local status = redis.call('HGET', KEYS[1], 'status')
+          if status == 'completed' or status == 'failed' or status == 'cancelled' or status == 'timed_out' then
+            return -2
+          end
+        end
+        for i = 7, #ARGV, 2 do
+          redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+        end
+        local seq = redis.call('HINCRBY', KEYS[1], 'lastSeq', 1)
+        redis.call('XADD', KEYS[2], '0-' .. seq, 'type', ARGV[2], 'at', ARGV[3], 'data', ARGV[4])
+        redis.call('EXPIRE', KEYS[1], ARGV[5])
+        redis.call('EXPIRE', KEYS[2], ARGV[5])
+        redis.call('PUBLISH', ARGV[6], seq)
+        return seq
+        """;
+
+    private readonly long _ttlSeconds = (long)options.Value.Retention.TotalSeconds;
+
+    /// <summary>Creates a job's record and appends its <c>queued</c> event.</summary>
+    public Task<AppendResult> CreateAsync(string jobId, string tenant, string model, DateTimeOffset createdAt, CancellationToken cancellationToken = default)
+    {
+        var data = JsonSerializer.Serialize(new Dictionary<string, string> { ["model"] = model });
+        return RunAsync(
+            "create",
+            jobId,
+            JobEventTypes.Queued,
+            data,
+            createdAt,
+            [
+                new(JobFields.Id, jobId),
+                new(JobFields.Tenant, tenant),
+                new(JobFields.Model, model),
+                new(JobFields.Status, JobStatuses.Queued),
+                new(JobFields.CreatedAt, Format(createdAt)),
+            ]);
+    }
+
+    /// <summary>
+    /// Appends an event and applies <paramref name="recordUpdates"/> to the record, unless the job
+    /// is unknown or already ended.
+    /// </summary>
+    public Task<AppendResult> AppendAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates, CancellationToken cancellationToken = default) =>
+        RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), recordUpdates);
+
+    /// <summary>Reads a job's record, or null when there is no such job.</summary>
+    public async Task<JobRecord?> GetAsync(string jobId)
+    {
+        var entries = await redis.GetDatabase().HashGetAllAsync(JobKeys.Record(jobId));
+        if (entries.Length == 0)
+        {
+            return null;
+        }
+
+        var fields = entries.ToDictionary(e => e.Name.ToString(), e => e.Value.ToString(), StringComparer.Ordinal);
+        string? Field(string name) => fields.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
+        if (Field(JobFields.Tenant) is not { } tenant || Field(JobFields.CreatedAt) is not { } created)
+        {
+            return null;
+        }
+
+        return new JobRecord
+        {
+            Id = jobId,
+            Tenant = tenant,
+            Model = Field(JobFields.Model) ?? string.Empty,
+            Status = Field(JobFields.Status) ?? JobStatuses.Queued,
+            CreatedAt = ParseTime(created),
+            StartedAt = Field(JobFields.StartedAt) is { } started ? ParseTime(started) : null,
+            CompletedAt = Field(JobFields.CompletedAt) is { } completed ? ParseTime(completed) : null,
+            ResultJson = Field(JobFields.Result),
+            Error = Field(JobFields.Error) is { } error ? JsonSerializer.Deserialize(error, ContractsJsonContext.Default.JobError) : null,
+            Metrics = new JobMetrics
+            {
+                QueueMs = Field(JobFields.QueueMs) is { } q ? long.Parse(q, CultureInfo.InvariantCulture) : null,
+                ColdStart = Field(JobFields.ColdStart) is { } c ? c == "1" : null,
+                InitMs = Field(JobFields.InitMs) is { } i ? double.Parse(i, CultureInfo.InvariantCulture) : null,
+                ExecutionMs = Field(JobFields.ExecutionMs) is { } x ? double.Parse(x, CultureInfo.InvariantCulture) : null,
+                BilledMs = Field(JobFields.BilledMs) is { } b ? long.Parse(b, CultureInfo.InvariantCulture) : null,
+            },
+            LastSeq = Field(JobFields.LastSeq) is { } s ? long.Parse(s, CultureInfo.InvariantCulture) : 0,
+        };
+    }
+
+    /// <summary>Reads up to <paramref name="max"/> events after <paramref name="afterSeq"/>, in order.</summary>
+    public async Task<IReadOnlyList<JobEvent>> ReadEventsAsync(string jobId, long afterSeq, int max)
+    {
+        var entries = await redis.GetDatabase().StreamRangeAsync(
+            JobKeys.Events(jobId),
+            minId: $"0-{afterSeq + 1}",
+            maxId: "+",
+            count: max);
+        var events = new List<JobEvent>(entries.Length);
+        foreach (var entry in entries)
+        {
+            var id = entry.Id.ToString();
+            var seq = long.Parse(id.AsSpan(id.IndexOf('-', StringComparison.Ordinal) + 1), CultureInfo.InvariantCulture);
+            string type = string.Empty, at = string.Empty, data = string.Empty;
+            foreach (var value in entry.Values)
+            {
+                switch (value.Name.ToString())
+                {
+                    case "type": type = value.Value.ToString(); break;
+                    case "at": at = value.Value.ToString(); break;
+                    case "data": data = value.Value.ToString(); break;
+                    default: break;
+                }
+            }
+
+            JsonElement? payload = data.Length == 0 ? null : JsonDocument.Parse(data).RootElement.Clone();
+            events.Add(new JobEvent(jobId, seq, type, ParseTime(at), payload));
+        }
+
+        return events;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="onAppended"/> whenever an event is appended to the job's log (a hint to
+    /// read the log again; delivery of the hint is best effort). Dispose to unsubscribe.
+    /// </summary>
+    public async Task<IAsyncDisposable> SubscribeAsync(string jobId, Action onAppended)
+    {
+        var subscriber = redis.GetSubscriber();
+        var channel = RedisChannel.Literal(JobKeys.Notify(jobId));
+        Action<RedisChannel, RedisValue> handler = (_, _) => onAppended();
+        await subscriber.SubscribeAsync(channel, handler);
+        return new Subscription(subscriber, channel, handler);
+    }
+
+    public static string Format(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset ParseTime(string value) =>
+        DateTimeOffset.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    private async Task<AppendResult> RunAsync(string mode, string jobId, string type, string? dataJson, DateTimeOffset at, IReadOnlyList<KeyValuePair<string, string>> fields)
+    {
+        var args = new RedisValue[6 + (fields.Count * 2)];
+        args[0] = mode;
+        args[1] = type;
+        args[2] = Format(at);
+        args[3] = dataJson ?? string.Empty;
+        args[4] = _ttlSeconds;
+        args[5] = JobKeys.Notify(jobId);
+        for (var i = 0; i < fields.Count; i++)
+        {
+            args[6 + (2 * i)] = fields[i].Key;
+            args[7 + (2 * i)] = fields[i].Value;
+        }
+
+        var result = (long)await redis.GetDatabase().ScriptEvaluateAsync(
+            AppendScript,
+            [JobKeys.Record(jobId), JobKeys.Events(jobId)],
+            args);
+        return result switch
+        {
+            -1 => new AppendResult(AppendOutcome.NoSuchJob, 0),
+            -2 => new AppendResult(AppendOutcome.AlreadyTerminal, 0),
+            -3 => new AppendResult(AppendOutcome.AlreadyExists, 0),
+            _ => new AppendResult(AppendOutcome.Appended, result),
+        };
+    }
+
+    private sealed class Subscription(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                await subscriber.UnsubscribeAsync(channel, handler);
+            }
+        }
+    }
+}
