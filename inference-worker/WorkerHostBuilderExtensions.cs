@@ -1,0 +1,29 @@
+using InferenceGateway.Core.Jobs;
+using InferenceGateway.Core.Queue;
+using InferenceGateway.Worker.Inference;
+using InferenceGateway.Worker.Jobs;
+using InferenceGateway.Worker.Queue;
+
+namespace InferenceGateway.Worker;
+
+public static class WorkerHostBuilderExtensions
+{
+    /// <summary>Everything the inference worker runs: the job store, the queue, the model host and the poller.</summary>
+    public static IHostApplicationBuilder AddInferenceWorker(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddJobStore();
+        builder.Services.AddJobQueue();
+        builder.Services.AddOptions<InferenceOptions>()
+            .BindConfiguration(InferenceOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddOptions<WorkerOptions>()
+            .BindConfiguration(WorkerOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<ModelHost>();
+        builder.Services.AddSingleton<JobProcessor>();
+        builder.Services.AddHostedService<SqsJobPoller>();
+        return builder;
+    }
+}
