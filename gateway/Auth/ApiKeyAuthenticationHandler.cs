@@ -1,0 +1,71 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using InferenceGateway.Gateway.Problems;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace InferenceGateway.Gateway.Auth;
+
+/// <summary>
+/// Authenticates <c>Authorization: Bearer &lt;key&gt;</c>, or <c>access_token</c> in the query on
+/// hub paths (browsers cannot set headers on WebSockets). Failures answer problem+json.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ApiKeyStore keys) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? presented = null;
+        var header = Request.Headers.Authorization.ToString();
+        if (header.Length > 0)
+        {
+            if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            {
+                return AuthenticateResult.Fail("The Authorization header must be 'Bearer <key>'.");
+            }
+
+            presented = header["Bearer ".Length..].Trim();
+        }
+        else if (Request.Path.StartsWithSegments("/hubs") && Request.Query.TryGetValue("access_token", out var token))
+        {
+            presented = token.ToString();
+        }
+
+        if (string.IsNullOrEmpty(presented))
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        var key = await keys.FindAsync(presented);
+        if (key is null)
+        {
+            return AuthenticateResult.Fail("The API key is not valid.");
+        }
+
+        var claims = new List<Claim>
+        {
+            new(GatewayClaims.Tenant, key.Tenant),
+            new(GatewayClaims.KeyId, key.Id),
+            new(ClaimTypes.NameIdentifier, key.Id),
+        };
+        claims.AddRange(key.Scopes.Select(s => new Claim(GatewayClaims.Scope, s)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, ClaimTypes.NameIdentifier, null));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var result = await HandleAuthenticateOnceSafeAsync();
+        Response.Headers.WWWAuthenticate = "Bearer";
+        var detail = result.Failure?.Message ?? "Send an API key as 'Authorization: Bearer <key>'.";
+        await Problem.Write(Context, StatusCodes.Status401Unauthorized, "Unauthorized", detail);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Problem.Write(Context, StatusCodes.Status403Forbidden, "Forbidden", "The API key lacks the scope this call needs.");
+}

@@ -1,0 +1,19 @@
+namespace InferenceGateway.Gateway.Auth;
+
+/// <summary>What a key may do; also the names of the authorization policies that require them.</summary>
+public static class Scopes
+{
+    public const string JobsRead = "jobs:read";
+    public const string JobsWrite = "jobs:write";
+    public const string Admin = "admin";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { JobsRead, JobsWrite, Admin };
+}
+
+/// <summary>Claim types the gateway puts on an authenticated caller.</summary>
+public static class GatewayClaims
+{
+    public const string Tenant = "tenant";
+    public const string Scope = "scope";
+    public const string KeyId = "key_id";
+}

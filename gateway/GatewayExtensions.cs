@@ -1,0 +1,70 @@
+using InferenceGateway.Contracts;
+using InferenceGateway.Core.Jobs;
+using InferenceGateway.Core.Queue;
+using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Gateway.Health;
+using InferenceGateway.Gateway.Hubs;
+using InferenceGateway.Gateway.Jobs;
+using InferenceGateway.Gateway.Problems;
+using StackExchange.Redis;
+
+namespace InferenceGateway.Gateway;
+
+public static class GatewayExtensions
+{
+    /// <summary>Registers everything the edge runs.</summary>
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
+    {
+        builder.AddProblems();
+        builder.Services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, GatewayJsonContext.Default);
+            options.SerializerOptions.TypeInfoResolverChain.Insert(1, ContractsJsonContext.Default);
+        });
+        builder.Services.AddJobStore();
+        builder.Services.AddJobQueue();
+        builder.AddApiKeyAuth();
+        builder.Services.AddOptions<ModelCatalogOptions>()
+            .BindConfiguration(ModelCatalogOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<JobSubmitter>();
+        builder.Services.AddSingleton<JobEventFeed>();
+
+        var signalR = builder.Services.AddSignalR();
+        if (builder.Configuration.GetValue("SignalR:RedisBackplane", true))
+        {
+            // Scale-out: hub messages reach clients on every gateway instance, over the shared connection.
+            signalR.AddStackExchangeRedis();
+            builder.Services.AddOptions<Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions>()
+                .Configure<IConnectionMultiplexer>((options, redis) =>
+                {
+                    options.Configuration.ChannelPrefix = RedisChannel.Literal("signalr");
+                    options.ConnectionFactory = _ => Task.FromResult(redis);
+                });
+        }
+
+        builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+        return builder;
+    }
+
+    /// <summary>Maps the HTTP API, the hub, health endpoints and the proxied routes.</summary>
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = ex => ProblemsExtensions.IsDependencyFailure(ex)
+                ? StatusCodes.Status503ServiceUnavailable
+                : ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapHealthApi();
+        app.MapJobsApi();
+        app.MapHub<JobsHub>(JobsHub.Path);
+        app.MapReverseProxy();
+        return app;
+    }
+}

@@ -1,0 +1,15 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using InferenceGateway.Gateway.Health;
+using InferenceGateway.Gateway.Jobs;
+
+namespace InferenceGateway.Gateway;
+
+/// <summary>Source-generated JSON for the gateway's own request and response types.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(SubmitJobRequest))]
+[JsonSerializable(typeof(JobAccepted))]
+[JsonSerializable(typeof(JobView))]
+[JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(HealthReport))]
+public sealed partial class GatewayJsonContext : JsonSerializerContext;

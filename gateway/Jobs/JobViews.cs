@@ -1,0 +1,28 @@
+using System.Text.Json;
+using InferenceGateway.Contracts;
+
+namespace InferenceGateway.Gateway.Jobs;
+
+/// <summary>The 202 answer to a submitted job.</summary>
+public sealed record JobAccepted(string Id, string Status, DateTimeOffset CreatedAt, JobLinks Links);
+
+/// <summary>Where to follow a job.</summary>
+public sealed record JobLinks(string Self, string Events, string Hub);
+
+/// <summary>A job as <c>GET /v1/jobs/{id}</c> shows it.</summary>
+public sealed record JobView(
+    string Id,
+    string Status,
+    string Model,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt,
+    JsonElement? Result,
+    JobError? Error,
+    JobMetrics Metrics);
+
+/// <summary>One entry of <c>GET /v1/models</c>.</summary>
+public sealed record ModelView(string Id, string Kind, int Dimensions, int MaxTexts, int MaxTextLength);
+
+/// <summary>The answer to <c>GET /v1/models</c>.</summary>
+public sealed record ModelList(IReadOnlyList<ModelView> Data);

@@ -1,0 +1,150 @@
+using System.Security.Claims;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using InferenceGateway.Core.Jobs;
+using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Gateway.Hubs;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace InferenceGateway.Gateway.Jobs;
+
+public static partial class JobsApi
+{
+    /// <summary>Largest request body <c>POST /v1/jobs</c> reads.</summary>
+    public const long MaxRequestBytes = 1024 * 1024;
+
+    public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
+    {
+        var jobs = app.MapGroup("/v1/jobs");
+        jobs.MapPost("/", SubmitAsync)
+            .RequireAuthorization(Scopes.JobsWrite)
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxRequestBytes));
+        jobs.MapGet("/{id}", GetAsync).RequireAuthorization(Scopes.JobsRead);
+        jobs.MapGet("/{id}/events", JobEventsSse.StreamAsync).RequireAuthorization(Scopes.JobsRead);
+
+        app.MapGet("/v1/models", ListModels).RequireAuthorization(Scopes.JobsRead);
+        return app;
+    }
+
+    /// <summary>True for ids this gateway issues; anything else is answered 404 without a lookup.</summary>
+    public static bool IsJobId(string id) => JobIdPattern().IsMatch(id);
+
+    public static string TenantOf(ClaimsPrincipal user) =>
+        user.FindFirst(GatewayClaims.Tenant)?.Value ?? throw new InvalidOperationException("Authenticated caller without a tenant.");
+
+    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
+        HttpContext http,
+        JobSubmitter submitter,
+        IOptions<ModelCatalogOptions> catalog,
+        CancellationToken cancellationToken)
+    {
+        if (!http.Request.HasJsonContentType())
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported Media Type",
+                detail: "Send the job as 'Content-Type: application/json'.");
+        }
+
+        SubmitJobRequest? request;
+        try
+        {
+            request = await http.Request.ReadFromJsonAsync(GatewayJsonContext.Default.SubmitJobRequest, cancellationToken);
+        }
+        catch (JsonException ex)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "Malformed JSON",
+                detail: $"The body is not valid JSON for a job{(ex.Path is null ? string.Empty : $" (at {ex.Path})")}.");
+        }
+
+        var errors = Validate(request, catalog.Value);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The job is not valid.");
+        }
+
+        var job = await submitter.SubmitAsync(TenantOf(http.User), request!.Model!, request.Input!, cancellationToken);
+        var links = new JobLinks($"/v1/jobs/{job.Id}", $"/v1/jobs/{job.Id}/events", "/hubs/jobs");
+        return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, links));
+    }
+
+    private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(string id, HttpContext http, RedisJobStore store)
+    {
+        var job = IsJobId(id) ? await store.GetAsync(id) : null;
+        if (job is null || job.Tenant != TenantOf(http.User))
+        {
+            return NotFound(id);
+        }
+
+        JsonElement? result = job.ResultJson is null ? null : JsonDocument.Parse(job.ResultJson).RootElement.Clone();
+        return TypedResults.Ok(new JobView(job.Id, job.Status, job.Model, job.CreatedAt, job.StartedAt, job.CompletedAt, result, job.Error, job.Metrics));
+    }
+
+    private static Ok<ModelList> ListModels(IOptions<ModelCatalogOptions> catalog) =>
+        TypedResults.Ok(new ModelList([.. catalog.Value.Served.Select(m => new ModelView(m.Key, m.Value.Kind, m.Value.Dimensions, m.Value.MaxTexts, m.Value.MaxTextLength))]));
+
+    /// <summary>The one answer for a job that does not exist or belongs to another tenant.</summary>
+    public static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not Found", detail: $"There is no job '{Truncate(id)}'.");
+
+    private static Dictionary<string, string[]> Validate(SubmitJobRequest? request, ModelCatalogOptions catalog)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (request is null)
+        {
+            errors["body"] = ["The body must be a JSON object."];
+            return errors;
+        }
+
+        ModelLimits? limits = null;
+        if (string.IsNullOrWhiteSpace(request.Model))
+        {
+            errors["model"] = ["'model' is required."];
+        }
+        else if (!catalog.Served.TryGetValue(request.Model, out limits))
+        {
+            errors["model"] = [$"Unknown model '{Truncate(request.Model)}'. Served: {string.Join(", ", catalog.Served.Keys)}."];
+        }
+
+        var texts = request.Input?.Texts;
+        if (texts is null || texts.Count == 0)
+        {
+            errors["input.texts"] = ["'input.texts' must be a non-empty array of strings."];
+        }
+        else if (limits is not null)
+        {
+            var problems = new List<string>();
+            if (texts.Count > limits.MaxTexts)
+            {
+                problems.Add($"At most {limits.MaxTexts} texts per job; got {texts.Count}.");
+            }
+
+            for (var i = 0; i < texts.Count && problems.Count < 5; i++)
+            {
+                if (string.IsNullOrWhiteSpace(texts[i]))
+                {
+                    problems.Add($"Text {i} is empty.");
+                }
+                else if (texts[i].Length > limits.MaxTextLength)
+                {
+                    problems.Add($"Text {i} has {texts[i].Length} characters; the limit is {limits.MaxTextLength}.");
+                }
+            }
+
+            if (problems.Count > 0)
+            {
+                errors["input.texts"] = [.. problems];
+            }
+        }
+
+        return errors;
+    }
+
+    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+
+    [GeneratedRegex("^job_[0-9a-f]{32}$")]
+    private static partial Regex JobIdPattern();
+}

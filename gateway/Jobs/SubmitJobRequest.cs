@@ -1,0 +1,11 @@
+using InferenceGateway.Contracts;
+
+namespace InferenceGateway.Gateway.Jobs;
+
+/// <summary>The body of <c>POST /v1/jobs</c>.</summary>
+public sealed record SubmitJobRequest
+{
+    public string? Model { get; init; }
+
+    public JobInput? Input { get; init; }
+}

@@ -1,0 +1,18 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace InferenceGateway.Gateway.Problems;
+
+/// <summary>RFC 9457 problem details written outside endpoint results (middleware, auth).</summary>
+public static class Problem
+{
+    public static async Task Write(HttpContext context, int status, string title, string detail)
+    {
+        var writer = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        context.Response.StatusCode = status;
+        await writer.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+        });
+    }
+}
