@@ -1,0 +1,92 @@
+using System.Net.Http.Headers;
+using InferenceGateway.Contracts;
+using InferenceGateway.Gateway;
+using InferenceGateway.Gateway.Auth;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace InferenceGateway.Tests.Infrastructure;
+
+/// <summary>The real gateway on real Kestrel, bound to 127.0.0.1:0.</summary>
+public sealed class GatewayServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GatewayServer(WebApplication app, Uri baseAddress)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<GatewayServer> StartAsync(IDictionary<string, string?> configuration)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(GatewayExtensions).Assembly.GetName().Name,
+            EnvironmentName = "Testing",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddGateway();
+        var app = builder.Build();
+        app.MapGateway();
+        await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new GatewayServer(app, new Uri(address));
+    }
+
+    /// <summary>Creates an API key for a tenant through the gateway's own key store.</summary>
+    public async Task<string> CreateKeyAsync(string tenant, params string[] scopes)
+    {
+        var store = Services.GetRequiredService<ApiKeyStore>();
+        var created = await store.CreateAsync(tenant, "test", scopes.Length > 0 ? scopes : [Scopes.JobsRead, Scopes.JobsWrite]);
+        return created.Key;
+    }
+
+    public HttpClient CreateClient(string? apiKey = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return client;
+    }
+
+    public HubConnection CreateHubConnection(string apiKey) =>
+        new HubConnectionBuilder()
+            .WithUrl(new Uri(BaseAddress, "/hubs/jobs"), options => options.AccessTokenProvider = () => Task.FromResult<string?>(apiKey))
+            .Build();
+
+    /// <summary>Collects a job's events over the hub until the stream completes.</summary>
+    public async Task<List<JobEvent>> StreamJobAsync(string apiKey, string jobId, long afterSeq, TimeSpan timeout)
+    {
+        await using var hub = CreateHubConnection(apiKey);
+        using var cts = new CancellationTokenSource(timeout);
+        await hub.StartAsync(cts.Token);
+        var events = new List<JobEvent>();
+        await foreach (var jobEvent in hub.StreamAsync<JobEvent>("StreamJob", jobId, afterSeq, cts.Token))
+        {
+            events.Add(jobEvent);
+        }
+
+        return events;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await _app.DisposeAsync();
+    }
+}
