@@ -25,4 +25,7 @@ internal static partial class Log
 
     [LoggerMessage(8, LogLevel.Warning, "Job {JobId} failed in the model")]
     public static partial void InferenceFailed(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(9, LogLevel.Error, "Message {MessageId} could not be processed; it returns after its visibility timeout")]
+    public static partial void ProcessingFailed(ILogger logger, Exception exception, string messageId);
 }

@@ -41,7 +41,18 @@ public sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        var key = await keys.FindAsync(presented);
+        ApiKey? key;
+        try
+        {
+            key = await keys.FindAsync(presented);
+        }
+        catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
+        {
+            // Not a verdict on the key: endpoints that need it answer 503 (see the challenge);
+            // anonymous ones (health probes) carry on.
+            return AuthenticateResult.Fail(new KeyStoreUnavailableException(ex));
+        }
+
         if (key is null)
         {
             return AuthenticateResult.Fail("The API key is not valid.");
@@ -61,6 +72,13 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var result = await HandleAuthenticateOnceSafeAsync();
+        if (result.Failure is KeyStoreUnavailableException)
+        {
+            Response.Headers.RetryAfter = "2";
+            await Problem.Write(Context, StatusCodes.Status503ServiceUnavailable, "Service Unavailable", "API keys cannot be checked right now (Redis is unreachable); retry shortly.");
+            return;
+        }
+
         Response.Headers.WWWAuthenticate = "Bearer";
         var detail = result.Failure?.Message ?? "Send an API key as 'Authorization: Bearer <key>'.";
         await Problem.Write(Context, StatusCodes.Status401Unauthorized, "Unauthorized", detail);
@@ -69,3 +87,7 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         Problem.Write(Context, StatusCodes.Status403Forbidden, "Forbidden", "The API key lacks the scope this call needs.");
 }
+
+/// <summary>The key store could not be asked; the caller is neither accepted nor refused.</summary>
+public sealed class KeyStoreUnavailableException(Exception inner)
+    : Exception("The API key store is unreachable.", inner);

@@ -48,11 +48,11 @@ public sealed class JobProcessor(
     {
         var startedAt = time.GetUtcNow();
         var queueMs = Math.Max(0, (long)(startedAt - job.CreatedAt).TotalMilliseconds);
-        var attempt = message.Attributes.TryGetValue("ApproximateReceiveCount", out var count) ? count : "1";
+        var attempt = int.TryParse(message.Attributes?.GetValueOrDefault("ApproximateReceiveCount"), CultureInfo.InvariantCulture, out var receives) ? receives : 1;
         var started = await store.AppendAsync(
             job.JobId,
             JobEventTypes.Started,
-            JsonSerializer.Serialize(new Dictionary<string, string> { ["attempt"] = attempt }),
+            $$"""{"attempt":{{attempt}}}""",
             [
                 new(JobFields.Status, JobStatuses.Running),
                 new(JobFields.StartedAt, RedisJobStore.Format(startedAt)),
@@ -160,7 +160,7 @@ public sealed class JobProcessor(
 
     private static Activity? StartActivity(Message message, JobMessage job)
     {
-        string? parent = message.MessageAttributes.TryGetValue(JobMessageAttributes.TraceParent, out var value) ? value.StringValue : null;
+        var parent = message.MessageAttributes?.GetValueOrDefault(JobMessageAttributes.TraceParent)?.StringValue;
         var activity = ActivityContext.TryParse(parent, null, out var context)
             ? Source.StartActivity("job.process", ActivityKind.Consumer, context)
             : Source.StartActivity("job.process", ActivityKind.Consumer);
@@ -178,16 +178,13 @@ public sealed class JobProcessor(
             return;
         }
 
+        // Keep the original attributes (job id, tenant, traceparent) and say why it was moved.
+        var attributes = new Dictionary<string, MessageAttributeValue>(message.MessageAttributes ?? [], StringComparer.Ordinal)
+        {
+            ["dead-letter-reason"] = new() { DataType = "String", StringValue = reason.Length > 1000 ? reason[..1000] : reason },
+        };
         await queue.Client.SendMessageAsync(
-            new SendMessageRequest
-            {
-                QueueUrl = urls.DeadLetter,
-                MessageBody = message.Body,
-                MessageAttributes = new Dictionary<string, MessageAttributeValue>
-                {
-                    ["dead-letter-reason"] = new() { DataType = "String", StringValue = reason.Length > 1000 ? reason[..1000] : reason },
-                },
-            },
+            new SendMessageRequest { QueueUrl = urls.DeadLetter, MessageBody = message.Body, MessageAttributes = attributes },
             cancellationToken);
         await DeleteAsync(message, urls, cancellationToken);
         Log.PoisonMessage(logger, message.MessageId, reason);

