@@ -3,6 +3,7 @@ using InferenceGateway.Core.Queue;
 using InferenceGateway.Worker.Inference;
 using InferenceGateway.Worker.Jobs;
 using InferenceGateway.Worker.Queue;
+using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Worker;
 
@@ -21,6 +22,15 @@ public static class WorkerHostBuilderExtensions
             .BindConfiguration(WorkerOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddOptions<SqsOptions>()
+            .PostConfigure<IOptions<WorkerOptions>>((sqs, worker) =>
+            {
+                var longPoll = TimeSpan.FromSeconds(worker.Value.WaitTimeSeconds) + WorkerOptions.LongPollMargin;
+                if (sqs.RequestTimeout < longPoll)
+                {
+                    sqs.RequestTimeout = longPoll;
+                }
+            });
         builder.Services.AddSingleton<ModelHost>();
         builder.Services.AddSingleton<JobProcessor>();
         builder.Services.AddHostedService<SqsJobPoller>();

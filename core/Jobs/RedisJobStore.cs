@@ -104,6 +104,21 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
         };
     }
 
+    /// <summary>Who owns a job, where it stands and how long its log is, without reading its result; null when there is no such job.</summary>
+    public async Task<JobProgress?> GetProgressAsync(string jobId)
+    {
+        var values = await redis.GetDatabase().HashGetAsync(JobKeys.Record(jobId), [JobFields.Tenant, JobFields.Status, JobFields.LastSeq]);
+        if (values[0].IsNullOrEmpty)
+        {
+            return null;
+        }
+
+        return new JobProgress(
+            values[0].ToString(),
+            values[1].IsNullOrEmpty ? JobStatuses.Queued : values[1].ToString(),
+            values[2].IsNullOrEmpty ? 0 : (long)values[2]);
+    }
+
     /// <summary>Reads up to <paramref name="max"/> events after <paramref name="afterSeq"/>, in order.</summary>
     public async Task<IReadOnlyList<JobEvent>> ReadEventsAsync(string jobId, long afterSeq, int max)
     {

@@ -45,10 +45,10 @@ public sealed class JobQueue(IAmazonSQS sqs, IOptions<SqsOptions> options) : IDi
         {
             var jobs = _options.QueueUrl
                 ?? (await sqs.GetQueueUrlAsync(_options.QueueName, cancellationToken)).QueueUrl;
-            string? dlq = null;
+            var dlq = _options.DeadLetterQueueUrl;
             try
             {
-                dlq = (await sqs.GetQueueUrlAsync(_options.DeadLetterQueueName, cancellationToken)).QueueUrl;
+                dlq ??= (await sqs.GetQueueUrlAsync(_options.DeadLetterQueueName, cancellationToken)).QueueUrl;
             }
             catch (QueueDoesNotExistException)
             {

@@ -29,6 +29,9 @@ public sealed record SqsOptions
     [RegularExpression("^[A-Za-z0-9_-]{1,80}$")]
     public string DeadLetterQueueName { get; init; } = "jobs-dlq";
 
+    /// <summary>The dead-letter queue's URL; when empty it is looked up by <see cref="DeadLetterQueueName"/>.</summary>
+    public string? DeadLetterQueueUrl { get; init; }
+
     /// <summary>Create the queue and its dead-letter queue when missing (local stacks; off in production).</summary>
     public bool CreateQueues { get; init; }
 
@@ -40,7 +43,10 @@ public sealed record SqsOptions
     [Range(1, 43200)]
     public int VisibilityTimeoutSeconds { get; init; } = 60;
 
-    /// <summary>Per-request timeout for SQS calls.</summary>
+    /// <summary>
+    /// Per-request timeout for SQS calls. A worker raises it above its long-poll wait, since a
+    /// receive cut off by the client leaves the server-side poll to swallow the next message.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
-    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

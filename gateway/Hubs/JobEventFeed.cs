@@ -13,18 +13,30 @@ namespace InferenceGateway.Gateway.Hubs;
 /// </summary>
 public sealed class JobEventFeed(RedisJobStore store, TimeProvider time)
 {
+    /// <summary>The largest sequence number a subscriber may resume after.</summary>
+    public const long MaxSeq = 1_000_000_000_000;
+
     private const int PageSize = 256;
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
-    /// <summary>Whether <paramref name="tenant"/> may follow this job (false also when it does not exist).</summary>
-    public async Task<bool> CanReadAsync(string jobId, string tenant) =>
-        Jobs.JobsApi.IsJobId(jobId) && await store.GetAsync(jobId) is { } job && job.Tenant == tenant;
+    /// <summary>True for a sequence number a subscriber may resume after.</summary>
+    public static bool IsValidAfterSeq(long afterSeq) => afterSeq is >= 0 and <= MaxSeq;
+
+    /// <summary>The job when <paramref name="tenant"/> may follow it; null when it does not exist or is another tenant's.</summary>
+    public async Task<JobProgress?> FindAsync(string? jobId, string tenant) =>
+        jobId is not null && Jobs.JobsApi.IsJobId(jobId) && await store.GetProgressAsync(jobId) is { } job && job.Tenant == tenant
+            ? job
+            : null;
+
+    /// <summary>True when a subscriber resuming after <paramref name="afterSeq"/> has nothing left to receive.</summary>
+    public static bool IsExhausted(JobProgress job, long afterSeq) =>
+        JobStatuses.IsTerminal(job.Status) && afterSeq >= job.LastSeq;
 
     public async IAsyncEnumerable<JobEvent> ReadAsync(string jobId, long afterSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
         await using var subscription = await store.SubscribeAsync(jobId, () => wake.Writer.TryWrite(true));
-        var last = Math.Max(0, afterSeq);
+        var last = afterSeq;
         while (true)
         {
             var page = await store.ReadEventsAsync(jobId, last, PageSize);
@@ -43,18 +55,22 @@ public sealed class JobEventFeed(RedisJobStore store, TimeProvider time)
                 continue;
             }
 
-            if (page.Count == 0 && await store.GetAsync(jobId) is null)
+            // The status turns terminal in the same atomic step that appends the terminal event, so
+            // an empty page with a terminal status means the subscriber is already past the end.
+            if (page.Count == 0 && (await store.GetProgressAsync(jobId) is not { } progress || JobStatuses.IsTerminal(progress.Status)))
             {
-                yield break; // expired while we watched
+                yield break;
             }
 
+            using var poll = new CancellationTokenSource(PollInterval, time);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, poll.Token);
             try
             {
-                await wake.Reader.ReadAsync(cancellationToken).AsTask().WaitAsync(PollInterval, time, cancellationToken);
+                await wake.Reader.ReadAsync(wait.Token);
             }
-            catch (TimeoutException)
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                // No wake-up within the interval: read the log anyway.
+                // No wake-up within the interval (one may have been lost): read the log anyway.
             }
         }
     }

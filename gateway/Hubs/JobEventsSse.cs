@@ -14,16 +14,22 @@ public static class JobEventsSse
 {
     public static async Task<IResult> StreamAsync(string id, HttpContext http, JobEventFeed feed, CancellationToken cancellationToken)
     {
-        if (!await feed.CanReadAsync(id, JobsApi.TenantOf(http.User)))
+        if (await feed.FindAsync(id, JobsApi.TenantOf(http.User)) is not { } job)
         {
             return JobsApi.NotFound(id);
         }
 
         var afterSeq = 0L;
         var resume = http.Request.Headers["Last-Event-ID"].ToString();
-        if (resume.Length > 0 && (!long.TryParse(resume, NumberStyles.None, CultureInfo.InvariantCulture, out afterSeq) || afterSeq < 0))
+        if (resume.Length > 0 && (!long.TryParse(resume, NumberStyles.None, CultureInfo.InvariantCulture, out afterSeq) || !JobEventFeed.IsValidAfterSeq(afterSeq)))
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad Request", detail: "Last-Event-ID must be a sequence number.");
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad Request", detail: $"Last-Event-ID must be a sequence number from 0 to {JobEventFeed.MaxSeq}.");
+        }
+
+        if (JobEventFeed.IsExhausted(job, afterSeq))
+        {
+            // Nothing more will ever come: 204 tells an EventSource to stop reconnecting.
+            return TypedResults.NoContent();
         }
 
         http.Response.ContentType = "text/event-stream";

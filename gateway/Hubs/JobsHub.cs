@@ -1,7 +1,9 @@
 using System.Runtime.CompilerServices;
 using InferenceGateway.Contracts;
+using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Jobs;
+using InferenceGateway.Gateway.Problems;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 
@@ -14,14 +16,29 @@ public sealed class JobsHub(JobEventFeed feed) : Hub
     public const string Path = "/hubs/jobs";
 
     /// <summary>Every event of the job after <paramref name="afterSeq"/>, then those to come; completes after the terminal event.</summary>
-    public async IAsyncEnumerable<JobEvent> StreamJob(string jobId, long afterSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<JobEvent> StreamJob(string? jobId, long afterSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (!await feed.CanReadAsync(jobId, JobsApi.TenantOf(Context.User!)))
+        if (!JobEventFeed.IsValidAfterSeq(afterSeq))
         {
-            throw new HubException($"There is no job '{(jobId.Length <= 64 ? jobId : jobId[..64])}'.");
+            throw new HubException($"afterSeq must be between 0 and {JobEventFeed.MaxSeq}.");
         }
 
-        await foreach (var jobEvent in feed.ReadAsync(jobId, afterSeq, cancellationToken))
+        JobProgress? job;
+        try
+        {
+            job = await feed.FindAsync(jobId, JobsApi.TenantOf(Context.User!));
+        }
+        catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
+        {
+            throw new HubException("Job events are unavailable right now (Redis is unreachable); retry shortly.");
+        }
+
+        if (job is null)
+        {
+            throw new HubException($"There is no job '{JobsApi.Truncate(jobId ?? string.Empty)}'.");
+        }
+
+        await foreach (var jobEvent in feed.ReadAsync(jobId!, afterSeq, cancellationToken))
         {
             yield return jobEvent;
         }

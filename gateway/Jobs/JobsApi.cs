@@ -52,6 +52,13 @@ public static partial class JobsApi
         {
             request = await http.Request.ReadFromJsonAsync(GatewayJsonContext.Default.SubmitJobRequest, cancellationToken);
         }
+        catch (InvalidOperationException ex) when (ex.InnerException is ArgumentException || ex.Message.Contains("charset", StringComparison.OrdinalIgnoreCase))
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported Media Type",
+                detail: "The body's charset is not supported; send UTF-8 JSON.");
+        }
         catch (JsonException ex)
         {
             return TypedResults.Problem(
@@ -143,7 +150,7 @@ public static partial class JobsApi
         return errors;
     }
 
-    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+    public static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
 
     [GeneratedRegex("^job_[0-9a-f]{32}$")]
     private static partial Regex JobIdPattern();

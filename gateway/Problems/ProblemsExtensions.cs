@@ -42,5 +42,6 @@ public static class ProblemsExtensions
 
     public static bool IsDependencyFailure(Exception exception) =>
         exception is RedisException or AmazonServiceException or AmazonClientException or TimeoutException
+            or HttpRequestException or System.Net.Sockets.SocketException
         || (exception.InnerException is { } inner && IsDependencyFailure(inner));
 }

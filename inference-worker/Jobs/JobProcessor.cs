@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
 using Amazon.SQS.Model;
@@ -28,6 +29,12 @@ public sealed class JobProcessor(
     {
         if (!TryRead(message, out var job, out var reason))
         {
+            if (job?.JobId is { Length: > 0 } unreadableJobId)
+            {
+                // Close the job first, so its client hears why instead of waiting for ever.
+                await FailUnreadableAsync(unreadableJobId, reason, cancellationToken);
+            }
+
             await DeadLetterAsync(message, urls, reason, cancellationToken);
             return;
         }
@@ -75,8 +82,10 @@ public sealed class JobProcessor(
             var texts = job.Input.Texts ?? [];
             vectors = await Task.Run(() => lease.Model.Embed(texts, cancellationToken), cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            // Cancellation (shutdown) surfaces from ONNX Runtime as an OnnxRuntimeException about
+            // its terminate flag: with the token set, any exception leaves the message for redelivery.
             failure = ex;
             Log.InferenceFailed(logger, ex, job.JobId);
         }
@@ -112,7 +121,7 @@ public sealed class JobProcessor(
         }
         else
         {
-            var error = new JobError("inference_error", failure?.Message ?? "The model failed.");
+            var error = new JobError("inference_error", $"The model failed on this input ({failure?.GetType().Name ?? "unknown error"}).");
             var errorJson = JsonSerializer.Serialize(error, ContractsJsonContext.Default.JobError);
             fields.Add(new(JobFields.Status, JobStatuses.Failed));
             fields.Add(new(JobFields.Error, errorJson));
@@ -123,39 +132,39 @@ public sealed class JobProcessor(
         await DeleteAsync(message, urls, cancellationToken);
     }
 
-    private static bool TryRead(Message message, out JobMessage job, out string reason)
+    /// <summary>Reads the body; when it is readable JSON but not a job this worker runs, <paramref name="job"/> still carries what was read.</summary>
+    private static bool TryRead(Message message, [NotNullWhen(true)] out JobMessage? job, out string reason)
     {
-        job = null!;
+        job = null;
         try
         {
-            var parsed = JsonSerializer.Deserialize(message.Body, ContractsJsonContext.Default.JobMessage);
-            if (parsed is null)
-            {
-                reason = "empty body";
-                return false;
-            }
-
-            if (parsed.SchemaVersion != JobMessage.CurrentSchemaVersion)
-            {
-                reason = $"schema version {parsed.SchemaVersion}, this worker reads {JobMessage.CurrentSchemaVersion}";
-                return false;
-            }
-
-            if (!string.Equals(parsed.Model, MiniLmEmbedder.ModelName, StringComparison.Ordinal))
-            {
-                reason = $"model '{parsed.Model}' is not served by this worker";
-                return false;
-            }
-
-            job = parsed;
-            reason = string.Empty;
-            return true;
+            job = JsonSerializer.Deserialize(message.Body, ContractsJsonContext.Default.JobMessage);
         }
         catch (JsonException ex)
         {
             reason = "malformed JSON: " + ex.Message;
             return false;
         }
+
+        reason = job switch
+        {
+            null => "empty body",
+            { SchemaVersion: not JobMessage.CurrentSchemaVersion } => $"schema version {job.SchemaVersion}, this worker reads {JobMessage.CurrentSchemaVersion}",
+            _ when !string.Equals(job.Model, MiniLmEmbedder.ModelName, StringComparison.Ordinal) => $"model '{job.Model}' is not served by this worker",
+            _ => string.Empty,
+        };
+        return reason.Length == 0;
+    }
+
+    private async Task FailUnreadableAsync(string jobId, string reason, CancellationToken cancellationToken)
+    {
+        var error = JsonSerializer.Serialize(new JobError("unsupported_message", $"No worker could read this job: {reason}."), ContractsJsonContext.Default.JobError);
+        await store.AppendAsync(
+            jobId,
+            JobEventTypes.Failed,
+            $$"""{"error":{{error}}}""",
+            [new(JobFields.Status, JobStatuses.Failed), new(JobFields.Error, error), new(JobFields.CompletedAt, RedisJobStore.Format(time.GetUtcNow()))],
+            cancellationToken);
     }
 
     private static Activity? StartActivity(Message message, JobMessage job)

@@ -7,6 +7,9 @@ public sealed record WorkerOptions
 {
     public const string Section = "Worker";
 
+    /// <summary>How much longer than the long-poll wait an SQS request may take before the client gives up.</summary>
+    public static readonly TimeSpan LongPollMargin = TimeSpan.FromSeconds(10);
+
     /// <summary>Messages asked for per receive (SQS allows at most 10).</summary>
     [Range(1, 10)]
     public int MaxMessages { get; init; } = 10;

@@ -97,6 +97,58 @@ public sealed class JobFlowTests
     }
 
     [Test]
+    public async Task Resume_AfterTheLastEvent_CompletesAtOnce_OnTheHubAndAs204OverSse()
+    {
+        var jobId = await SubmitAsync("Resume at the end");
+        var all = await _gateway.StreamJobAsync(_key, jobId, afterSeq: 0, Timeout);
+        var lastSeq = all[^1].Seq;
+        using var client = _gateway.CreateClient(_key);
+        using var resume = new HttpRequestMessage(HttpMethod.Get, $"/v1/jobs/{jobId}/events");
+        resume.Headers.Add("Last-Event-ID", lastSeq.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        var tail = await _gateway.StreamJobAsync(_key, jobId, afterSeq: lastSeq, Timeout);
+        using var sse = await client.SendAsync(resume).WaitAsync(Timeout);
+
+        Assert.That(tail, Is.Empty);
+        Assert.That(sse.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), "204 tells an EventSource to stop reconnecting");
+    }
+
+    [TestCase("-1", TestName = "Sse_NegativeLastEventId_Returns400")]
+    [TestCase("9223372036854775807", TestName = "Sse_HugeLastEventId_Returns400")]
+    [TestCase("abc", TestName = "Sse_NonNumericLastEventId_Returns400")]
+    public async Task Sse_InvalidLastEventId_Returns400Problem(string lastEventId)
+    {
+        var jobId = await SubmitAsync("Bad resume");
+        using var client = _gateway.CreateClient(_key);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/jobs/{jobId}/events");
+        request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
+
+        using var response = await client.SendAsync(request).WaitAsync(Timeout);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+    }
+
+    [TestCase(-1L, TestName = "Hub_NegativeAfterSeq_IsAHubError")]
+    [TestCase(long.MaxValue, TestName = "Hub_HugeAfterSeq_IsAHubError")]
+    public async Task Hub_InvalidAfterSeq_IsAHubError(long afterSeq)
+    {
+        var jobId = await SubmitAsync("Bad hub resume");
+
+        var error = Assert.ThrowsAsync<HubException>(() => _gateway.StreamJobAsync(_key, jobId, afterSeq, Timeout));
+
+        Assert.That(error!.Message, Does.Contain("afterSeq"));
+    }
+
+    [Test]
+    public async Task Hub_NullJobId_IsAClearHubError()
+    {
+        var error = Assert.ThrowsAsync<HubException>(() => _gateway.StreamJobAsync(_key, null!, 0, Timeout));
+
+        Assert.That(error!.Message, Does.Contain("no job"));
+    }
+
+    [Test]
     public async Task EventsOverSse_CarrySequenceIds_AndResumeAfterLastEventId()
     {
         var jobId = await SubmitAsync("Server-sent events");

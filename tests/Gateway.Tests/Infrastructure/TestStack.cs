@@ -79,7 +79,6 @@ public static class TestStack
         ["Sqs:DeadLetterQueueName"] = queueName + "-dlq",
         ["Sqs:CreateQueues"] = "true",
         ["Sqs:VisibilityTimeoutSeconds"] = "30",
-        ["Worker:WaitTimeSeconds"] = "1",
         ["Logging:LogLevel:Default"] = "Warning",
     };
 

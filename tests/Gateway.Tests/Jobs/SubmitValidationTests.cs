@@ -82,6 +82,19 @@ public sealed class SubmitValidationTests
         await AssertNothingEnqueuedAsync();
     }
 
+    [Test]
+    public async Task Submit_WithAnUnknownCharset_Returns415()
+    {
+        using var client = _gateway.CreateClient(_key);
+        using var content = new StringContent("{\"model\": \"all-minilm-l6-v2\", \"input\": {\"texts\": [\"a\"]}}", Encoding.UTF8);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json; charset=no-such-charset");
+
+        using var response = await client.PostAsync("/v1/jobs", content).WaitAsync(Timeout);
+
+        await AssertProblemAsync(response, 415);
+        await AssertNothingEnqueuedAsync();
+    }
+
     [TestCase(null, TestName = "Submit_WithoutAKey_Returns401")]
     [TestCase("igw_this-key-was-never-issued-0000000000000", TestName = "Submit_WithAnUnknownKey_Returns401")]
     [TestCase("definitely not a key", TestName = "Submit_WithAMalformedKey_Returns401")]

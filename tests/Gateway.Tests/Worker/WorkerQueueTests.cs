@@ -64,6 +64,45 @@ public sealed class WorkerQueueTests
     }
 
     [Test]
+    public async Task UnreadableMessage_ForARealJob_ClosesTheJobAsFailed_AndGoesToTheDeadLetterQueue()
+    {
+        var store = _gateway.Services.GetRequiredService<RedisJobStore>();
+        var jobId = "job_" + Guid.NewGuid().ToString("N");
+        var tenant = TestStack.UniqueName("tenant");
+        await store.CreateAsync(jobId, tenant, "all-minilm-l6-v2", DateTimeOffset.UtcNow);
+        var urls = await _worker.Services.GetRequiredService<JobQueue>().GetUrlsAsync();
+        var body = $$"""{"schemaVersion": 99, "jobId": "{{jobId}}", "tenant": "{{tenant}}", "model": "all-minilm-l6-v2", "input": {"texts": ["a"]}, "createdAt": "2026-01-01T00:00:00Z"}""";
+
+        await _sqs.SendMessageAsync(urls.Jobs, body);
+        var key = await _gateway.CreateKeyAsync(tenant);
+        var events = await _gateway.StreamJobAsync(key, jobId, 0, Timeout);
+
+        Assert.That(events.Select(e => e.Type), Is.EqualTo(new[] { "queued", "failed" }));
+        var job = await store.GetAsync(jobId);
+        Assert.That(job!.Status, Is.EqualTo(JobStatuses.Failed));
+        Assert.That(job.Error!.Code, Is.EqualTo("unsupported_message"));
+        Assert.That(job.Error.Message, Does.Contain("schema version 99"));
+    }
+
+    [Test]
+    public async Task Job_SubmittedAfterTheWorkerIdledPastTheSdkRequestTimeout_RunsOnTheFirstDelivery()
+    {
+        // The worker long-polls for 20 s by default; an SQS request timeout shorter than that
+        // would cut receives off client-side and leave the server-side poll to swallow the next
+        // message (invisible for the visibility timeout, then a second attempt).
+        var sqsOptions = _worker.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SqsOptions>>().Value;
+        Assert.That(sqsOptions.RequestTimeout, Is.GreaterThan(TimeSpan.FromSeconds(20)));
+        await Task.Delay(TimeSpan.FromSeconds(11)); // idle past the SDK's default 10 s request timeout
+
+        var jobId = await SubmitAsync("after a long idle");
+        var events = await _gateway.StreamJobAsync(_key, jobId, 0, Timeout);
+
+        Assert.That(events[^1].Type, Is.EqualTo(JobEventTypes.Completed));
+        var started = events.Single(e => e.Type == JobEventTypes.Started);
+        Assert.That(started.Data!.Value.GetProperty("attempt").GetInt32(), Is.EqualTo(1), "the first delivery must have reached the worker");
+    }
+
+    [Test]
     public async Task RedeliveredJob_ThatAlreadyCompleted_IsNotRunAgain_AndHasOneTerminalEvent()
     {
         var jobId = await SubmitAsync("delivered twice");

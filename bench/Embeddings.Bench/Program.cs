@@ -1,0 +1,4 @@
+using BenchmarkDotNet.Running;
+using InferenceGateway.Bench;
+
+BenchmarkSwitcher.FromAssembly(typeof(EmbeddingBenchmarks).Assembly).Run(args);

@@ -1,0 +1,119 @@
+using InferenceGateway.Contracts;
+using InferenceGateway.Core.Jobs;
+using InferenceGateway.Gateway.Hubs;
+using InferenceGateway.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace InferenceGateway.Tests.Hubs;
+
+/// <summary>
+/// The relay against real Redis with a fake clock: its fallback poll never fires unless the test
+/// moves time, so what arrives here arrived through the pub/sub wake-up.
+/// </summary>
+[TestFixture]
+public sealed class JobEventFeedTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private RedisJobStore _store = null!;
+    private CountingTimeProvider _time = null!;
+    private JobEventFeed _feed = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _store = new RedisJobStore(TestStack.Multiplexer, Options.Create(new JobStoreOptions()), TimeProvider.System);
+        _time = new CountingTimeProvider();
+        _feed = new JobEventFeed(_store, _time);
+    }
+
+    [Test]
+    public async Task LiveEvents_ArriveThroughTheWakeUp_AlsoAfterAPollIntervalPassedIdle()
+    {
+        var jobId = NewJobId();
+        await _store.CreateAsync(jobId, "tenant", "all-minilm-l6-v2", DateTimeOffset.UtcNow);
+        using var cts = new CancellationTokenSource(Timeout);
+        await using var events = _feed.ReadAsync(jobId, afterSeq: 0, cts.Token).GetAsyncEnumerator(cts.Token);
+
+        Assert.That(await events.MoveNextAsync(), Is.True);
+        Assert.That(events.Current.Type, Is.EqualTo(JobEventTypes.Queued));
+
+        // Idle past a poll interval: the feed re-reads and waits again. A wake-up after that must
+        // still reach it, not an abandoned wait from before.
+        var next = events.MoveNextAsync();
+        await _time.WaitForTimersAsync(1, Timeout);
+        _time.Advance(TimeSpan.FromSeconds(2.5));
+        await _time.WaitForTimersAsync(2, Timeout);
+        await _store.AppendAsync(jobId, JobEventTypes.Started, null, [new(JobFields.Status, JobStatuses.Running)]);
+
+        Assert.That(await next.AsTask().WaitAsync(Timeout), Is.True, "the started event should arrive without the clock moving");
+        Assert.That(events.Current.Type, Is.EqualTo(JobEventTypes.Started));
+
+        await _store.AppendAsync(jobId, JobEventTypes.Completed, "{\"result\":{}}", [new(JobFields.Status, JobStatuses.Completed)]);
+        Assert.That(await events.MoveNextAsync().AsTask().WaitAsync(Timeout), Is.True);
+        Assert.That(events.Current.Type, Is.EqualTo(JobEventTypes.Completed));
+        Assert.That(await events.MoveNextAsync().AsTask().WaitAsync(Timeout), Is.False, "the stream ends after the terminal event");
+    }
+
+    [Test]
+    public async Task Resume_AfterTheTerminalEvent_EndsAtOnce()
+    {
+        var jobId = NewJobId();
+        await _store.CreateAsync(jobId, "tenant", "all-minilm-l6-v2", DateTimeOffset.UtcNow);
+        await _store.AppendAsync(jobId, JobEventTypes.Failed, null, [new(JobFields.Status, JobStatuses.Failed)]);
+        using var cts = new CancellationTokenSource(Timeout);
+
+        var received = new List<JobEvent>();
+        await foreach (var jobEvent in _feed.ReadAsync(jobId, afterSeq: 2, cts.Token))
+        {
+            received.Add(jobEvent);
+        }
+
+        Assert.That(received, Is.Empty);
+    }
+
+    [Test]
+    public async Task AppendAfterTheTerminalEvent_IsRefused_SoARedeliveryCannotAddASecondResult()
+    {
+        var jobId = NewJobId();
+        await _store.CreateAsync(jobId, "tenant", "all-minilm-l6-v2", DateTimeOffset.UtcNow);
+        var completed = await _store.AppendAsync(jobId, JobEventTypes.Completed, null, [new(JobFields.Status, JobStatuses.Completed)]);
+
+        var again = await _store.AppendAsync(jobId, JobEventTypes.Completed, null, [new(JobFields.Status, JobStatuses.Completed)]);
+        var startedAgain = await _store.AppendAsync(jobId, JobEventTypes.Started, null, [new(JobFields.Status, JobStatuses.Running)]);
+        var unknown = await _store.AppendAsync(NewJobId(), JobEventTypes.Started, null, []);
+        var duplicate = await _store.CreateAsync(jobId, "tenant", "all-minilm-l6-v2", DateTimeOffset.UtcNow);
+
+        Assert.That(completed, Is.EqualTo(new AppendResult(AppendOutcome.Appended, 2)));
+        Assert.That(again.Outcome, Is.EqualTo(AppendOutcome.AlreadyTerminal));
+        Assert.That(startedAgain.Outcome, Is.EqualTo(AppendOutcome.AlreadyTerminal));
+        Assert.That(unknown.Outcome, Is.EqualTo(AppendOutcome.NoSuchJob));
+        Assert.That(duplicate.Outcome, Is.EqualTo(AppendOutcome.AlreadyExists));
+        Assert.That((await _store.ReadEventsAsync(jobId, 0, 10)).Select(e => e.Seq), Is.EqualTo(new long[] { 1, 2 }));
+        Assert.That((await _store.GetAsync(jobId))!.Status, Is.EqualTo(JobStatuses.Completed));
+    }
+
+    private static string NewJobId() => "job_" + Guid.NewGuid().ToString("N");
+
+    /// <summary>A fake clock that lets a test wait until the code under test has armed its timers.</summary>
+    private sealed class CountingTimeProvider : FakeTimeProvider
+    {
+        private int _timers;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Interlocked.Increment(ref _timers);
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
+
+        public async Task WaitForTimersAsync(int count, TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            while (Volatile.Read(ref _timers) < count)
+            {
+                await Task.Delay(5, cts.Token);
+            }
+        }
+    }
+}
