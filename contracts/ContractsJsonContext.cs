@@ -9,6 +9,7 @@ namespace InferenceGateway.Contracts;
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     UseStringEnumConverter = true)]
 [JsonSerializable(typeof(JobMessage))]
+[JsonSerializable(typeof(JobInput))]
 [JsonSerializable(typeof(JobEvent))]
 [JsonSerializable(typeof(JobMetrics))]
 [JsonSerializable(typeof(JobError))]

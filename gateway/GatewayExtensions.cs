@@ -1,11 +1,13 @@
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
+using InferenceGateway.Gateway.Admin;
 using InferenceGateway.Core.Queue;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Health;
 using InferenceGateway.Gateway.Hubs;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Problems;
+using InferenceGateway.Gateway.RateLimiting;
 using StackExchange.Redis;
 
 namespace InferenceGateway.Gateway;
@@ -24,6 +26,7 @@ public static class GatewayExtensions
         builder.Services.AddJobStore();
         builder.Services.AddJobQueue();
         builder.AddApiKeyAuth();
+        builder.AddTenantRateLimits();
         builder.Services.AddOptions<ModelCatalogOptions>()
             .BindConfiguration(ModelCatalogOptions.Section)
             .ValidateDataAnnotations()
@@ -60,10 +63,12 @@ public static class GatewayExtensions
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<TenantRateLimitMiddleware>();
 
         app.MapHealthApi();
         app.MapJobsApi();
-        app.MapHub<JobsHub>(JobsHub.Path);
+        app.MapKeysAdminApi();
+        app.MapHub<JobsHub>(JobsHub.Path).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
         app.MapReverseProxy();
         return app;
     }

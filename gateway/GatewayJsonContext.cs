@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using InferenceGateway.Gateway.Admin;
 using InferenceGateway.Gateway.Health;
 using InferenceGateway.Gateway.Jobs;
 
@@ -12,4 +13,7 @@ namespace InferenceGateway.Gateway;
 [JsonSerializable(typeof(JobView))]
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(HealthReport))]
+[JsonSerializable(typeof(CreateKeyRequest))]
+[JsonSerializable(typeof(ApiKeyCreated))]
+[JsonSerializable(typeof(ApiKeyList))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;

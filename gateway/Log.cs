@@ -4,4 +4,13 @@ internal static partial class Log
 {
     [LoggerMessage(1, LogLevel.Warning, "Job {JobId} could not be enqueued; recorded as failed")]
     public static partial void EnqueueFailed(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(2, LogLevel.Warning, "Redis is unreachable; key {KeyId} accepted from the cache")]
+    public static partial void StaleKeyUsed(ILogger logger, string keyId);
+
+    [LoggerMessage(3, LogLevel.Warning, "Could not subscribe to key revocations; cached keys still expire within 1 s")]
+    public static partial void RevocationSubscribeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Warning, "Redis is unreachable for rate limits; policy {Policy} applies")]
+    public static partial void RateLimitFallback(ILogger logger, Exception exception, string policy);
 }

@@ -16,6 +16,7 @@ public static class JobStoreServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<RedisJobStore>();
+        services.AddSingleton<ActiveJobs>();
         return services;
     }
 }

@@ -14,7 +14,7 @@ public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    ApiKeyStore keys) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    ApiKeyVerifier keys) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
 
@@ -41,21 +41,21 @@ public sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        ApiKey? key;
+        KeyVerdict verdict;
         try
         {
-            key = await keys.FindAsync(presented);
+            verdict = await keys.VerifyAsync(presented);
         }
-        catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
+        catch (KeyStoreUnavailableException ex)
         {
             // Not a verdict on the key: endpoints that need it answer 503 (see the challenge);
             // anonymous ones (health probes) carry on.
-            return AuthenticateResult.Fail(new KeyStoreUnavailableException(ex));
+            return AuthenticateResult.Fail(ex);
         }
 
-        if (key is null)
+        if (verdict.Key is not { } key)
         {
-            return AuthenticateResult.Fail("The API key is not valid.");
+            return AuthenticateResult.Fail(verdict.Failure ?? "The API key is not valid.");
         }
 
         var claims = new List<Claim>
@@ -64,6 +64,11 @@ public sealed class ApiKeyAuthenticationHandler(
             new(GatewayClaims.KeyId, key.Id),
             new(ClaimTypes.NameIdentifier, key.Id),
         };
+        if (key.Plan is { } plan)
+        {
+            claims.Add(new Claim(GatewayClaims.Plan, plan));
+        }
+
         claims.AddRange(key.Scopes.Select(s => new Claim(GatewayClaims.Scope, s)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, ClaimTypes.NameIdentifier, null));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
@@ -87,7 +92,3 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         Problem.Write(Context, StatusCodes.Status403Forbidden, "Forbidden", "The API key lacks the scope this call needs.");
 }
-
-/// <summary>The key store could not be asked; the caller is neither accepted nor refused.</summary>
-public sealed class KeyStoreUnavailableException(Exception inner)
-    : Exception("The API key store is unreachable.", inner);

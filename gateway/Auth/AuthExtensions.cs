@@ -8,6 +8,12 @@ public static class AuthExtensions
     public static WebApplicationBuilder AddApiKeyAuth(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ApiKeyStore>();
+        builder.Services.AddOptions<AuthOptions>()
+            .BindConfiguration(AuthOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<ApiKeyVerifier>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ApiKeyVerifier>());
         builder.Services
             .AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

@@ -16,4 +16,5 @@ public static class GatewayClaims
     public const string Tenant = "tenant";
     public const string Scope = "scope";
     public const string KeyId = "key_id";
+    public const string Plan = "plan";
 }

@@ -1,26 +1,74 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Amazon.SQS.Model;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Core.Queue;
+using StackExchange.Redis;
 
 namespace InferenceGateway.Gateway.Jobs;
 
 /// <summary>
-/// Accepts a job: writes its record and <c>queued</c> event to Redis, then sends it to SQS. If the
-/// send fails the record is closed as <c>failed</c> (reason <c>enqueue_failed</c>) so no job waits
-/// forever for a message that was never sent, and the caller gets the exception (a 503).
+/// Accepts a job: honours <c>Idempotency-Key</c> (the same key and tenant within 24 h gives the
+/// same job, never a second enqueue, also when requests race), takes a place under the tenant's
+/// active-jobs cap, writes the record and its <c>queued</c> event, then sends the message. If the
+/// send fails the record is closed as <c>failed</c> (<c>enqueue_failed</c>), the place and the
+/// idempotency key are given back, and the caller gets the exception (a 503).
 /// </summary>
-public sealed class JobSubmitter(RedisJobStore store, JobQueue queue, TimeProvider time, ILogger<JobSubmitter> logger)
+public sealed class JobSubmitter(
+    RedisJobStore store,
+    ActiveJobs activeJobs,
+    JobQueue queue,
+    IConnectionMultiplexer redis,
+    TimeProvider time,
+    ILogger<JobSubmitter> logger)
 {
-    public async Task<JobRecord> SubmitAsync(string tenant, string model, JobInput input, CancellationToken cancellationToken)
+    private static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
+
+    public async Task<SubmitOutcome> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken)
     {
         var id = "job_" + Guid.CreateVersion7().ToString("N");
+        RedisKey? idempotencyKey = null;
+        if (submission.IdempotencyKey is { } clientKey)
+        {
+            idempotencyKey = $"idem:{{{submission.Tenant}}}:{Hash(clientKey)}";
+            var fingerprint = Fingerprint(submission);
+            var db = redis.GetDatabase();
+            if (!await db.StringSetAsync(idempotencyKey.Value, $"{id}|{fingerprint}", IdempotencyWindow, When.NotExists))
+            {
+                return await ReplayAsync(db, idempotencyKey.Value, fingerprint);
+            }
+        }
+
+        var reserved = false;
+        try
+        {
+            if (!await activeJobs.TryReserveAsync(submission.Tenant, id, submission.MaxActiveJobs))
+            {
+                await ForgetAsync(idempotencyKey);
+                return SubmitOutcome.OverCap;
+            }
+
+            reserved = true;
+            var job = await CreateAndEnqueueAsync(id, submission, cancellationToken);
+            return SubmitOutcome.Accepted(job, replayed: false);
+        }
+        catch when (reserved)
+        {
+            await activeJobs.ReleaseAsync(submission.Tenant, id);
+            await ForgetAsync(idempotencyKey);
+            throw;
+        }
+    }
+
+    private async Task<JobRecord> CreateAndEnqueueAsync(string id, JobSubmission submission, CancellationToken cancellationToken)
+    {
         var createdAt = time.GetUtcNow();
         var urls = await queue.GetUrlsAsync(cancellationToken);
-        var created = await store.CreateAsync(id, tenant, model, createdAt, cancellationToken);
+        var created = await store.CreateAsync(id, submission.Tenant, submission.Model, createdAt, cancellationToken);
         if (created.Outcome != AppendOutcome.Appended)
         {
             throw new InvalidOperationException($"Job id {id} collided ({created.Outcome}).");
@@ -30,9 +78,9 @@ public sealed class JobSubmitter(RedisJobStore store, JobQueue queue, TimeProvid
         {
             SchemaVersion = JobMessage.CurrentSchemaVersion,
             JobId = id,
-            Tenant = tenant,
-            Model = model,
-            Input = input,
+            Tenant = submission.Tenant,
+            Model = submission.Model,
+            Input = submission.Input,
             CreatedAt = createdAt,
         };
         try
@@ -45,7 +93,7 @@ public sealed class JobSubmitter(RedisJobStore store, JobQueue queue, TimeProvid
                     MessageAttributes = new Dictionary<string, MessageAttributeValue>
                     {
                         [JobMessageAttributes.JobId] = new() { DataType = "String", StringValue = id },
-                        [JobMessageAttributes.Tenant] = new() { DataType = "String", StringValue = tenant },
+                        [JobMessageAttributes.Tenant] = new() { DataType = "String", StringValue = submission.Tenant },
                         [JobMessageAttributes.TraceParent] = new() { DataType = "String", StringValue = TraceParent() },
                         [JobMessageAttributes.SchemaVersion] = new() { DataType = "Number", StringValue = JobMessage.CurrentSchemaVersion.ToString(CultureInfo.InvariantCulture) },
                     },
@@ -68,8 +116,8 @@ public sealed class JobSubmitter(RedisJobStore store, JobQueue queue, TimeProvid
         return new JobRecord
         {
             Id = id,
-            Tenant = tenant,
-            Model = model,
+            Tenant = submission.Tenant,
+            Model = submission.Model,
             Status = JobStatuses.Queued,
             CreatedAt = createdAt,
             Metrics = new JobMetrics(),
@@ -77,9 +125,66 @@ public sealed class JobSubmitter(RedisJobStore store, JobQueue queue, TimeProvid
         };
     }
 
+    private async Task<SubmitOutcome> ReplayAsync(IDatabase db, RedisKey idempotencyKey, string fingerprint)
+    {
+        var stored = (await db.StringGetAsync(idempotencyKey)).ToString();
+        var separator = stored.IndexOf('|', StringComparison.Ordinal);
+        if (separator < 0)
+        {
+            // It expired between the two calls: the caller may simply retry.
+            return SubmitOutcome.IdempotencyConflict("The Idempotency-Key just expired; retry.");
+        }
+
+        if (stored[(separator + 1)..] != fingerprint)
+        {
+            return SubmitOutcome.IdempotencyConflict("This Idempotency-Key was used with a different request.");
+        }
+
+        var jobId = stored[..separator];
+
+        // The first request may still be writing the record: wait briefly for it.
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            if (await store.GetAsync(jobId) is { } job)
+            {
+                return SubmitOutcome.Accepted(job, replayed: true);
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20), time);
+        }
+
+        return SubmitOutcome.IdempotencyConflict("The first request with this Idempotency-Key has not finished; retry.");
+    }
+
+    private async Task ForgetAsync(RedisKey? idempotencyKey)
+    {
+        if (idempotencyKey is { } key)
+        {
+            await redis.GetDatabase().KeyDeleteAsync(key);
+        }
+    }
+
+    private static string Fingerprint(JobSubmission submission) =>
+        Hash(submission.Model + "\n" + JsonSerializer.Serialize(submission.Input, ContractsJsonContext.Default.JobInput));
+
+    private static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
+
     /// <summary>The W3C trace context to hand to the worker: the current request's, or a fresh one.</summary>
     private static string TraceParent() =>
         Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity
             ? activity.Id!
             : $"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-01";
+}
+
+/// <summary>A validated job to accept.</summary>
+public sealed record JobSubmission(string Tenant, string Model, JobInput Input, string? IdempotencyKey, int MaxActiveJobs);
+
+/// <summary>What became of a submission.</summary>
+public sealed record SubmitOutcome(JobRecord? Job, bool Replayed, bool IsOverCap, string? Conflict)
+{
+    public static readonly SubmitOutcome OverCap = new(null, false, true, null);
+
+    public static SubmitOutcome Accepted(JobRecord job, bool replayed) => new(job, replayed, false, null);
+
+    public static SubmitOutcome IdempotencyConflict(string detail) => new(null, false, false, detail);
 }

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Hubs;
+using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -16,14 +17,14 @@ public static partial class JobsApi
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        var jobs = app.MapGroup("/v1/jobs");
+        var jobs = app.MapGroup("/v1/jobs").RequireTenantRateLimit();
         jobs.MapPost("/", SubmitAsync)
             .RequireAuthorization(Scopes.JobsWrite)
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxRequestBytes));
         jobs.MapGet("/{id}", GetAsync).RequireAuthorization(Scopes.JobsRead);
         jobs.MapGet("/{id}/events", JobEventsSse.StreamAsync).RequireAuthorization(Scopes.JobsRead);
 
-        app.MapGet("/v1/models", ListModels).RequireAuthorization(Scopes.JobsRead);
+        app.MapGet("/v1/models", ListModels).RequireAuthorization(Scopes.JobsRead).RequireTenantRateLimit();
         return app;
     }
 
@@ -37,6 +38,7 @@ public static partial class JobsApi
         HttpContext http,
         JobSubmitter submitter,
         IOptions<ModelCatalogOptions> catalog,
+        IOptionsMonitor<RateLimitOptions> rateLimits,
         CancellationToken cancellationToken)
     {
         if (!http.Request.HasJsonContentType())
@@ -73,7 +75,39 @@ public static partial class JobsApi
             return TypedResults.ValidationProblem(errors, title: "The job is not valid.");
         }
 
-        var job = await submitter.SubmitAsync(TenantOf(http.User), request!.Model!, request.Input!, cancellationToken);
+        var idempotencyKey = http.Request.Headers["Idempotency-Key"].ToString();
+        if (idempotencyKey.Length > 0 && !IdempotencyKeyPattern().IsMatch(idempotencyKey))
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "Bad Request",
+                detail: "Idempotency-Key must be 1-255 visible ASCII characters.");
+        }
+
+        var limits = rateLimits.CurrentValue.For(http.User.FindFirst(GatewayClaims.Plan)?.Value);
+        var outcome = await submitter.SubmitAsync(
+            new JobSubmission(TenantOf(http.User), request!.Model!, request.Input!, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs),
+            cancellationToken);
+        if (outcome.IsOverCap)
+        {
+            http.Response.Headers.RetryAfter = "1";
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status429TooManyRequests,
+                title: "Too Many Requests",
+                detail: $"This tenant already has {limits.MaxActiveJobs} jobs queued or running, its plan's cap; retry when one ends.");
+        }
+
+        if (outcome.Conflict is { } conflict)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key Conflict", detail: conflict);
+        }
+
+        var job = outcome.Job!;
+        if (outcome.Replayed)
+        {
+            http.Response.Headers["Idempotent-Replayed"] = "true";
+        }
+
         var links = new JobLinks($"/v1/jobs/{job.Id}", $"/v1/jobs/{job.Id}/events", "/hubs/jobs");
         return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, links));
     }
@@ -151,6 +185,9 @@ public static partial class JobsApi
     }
 
     public static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+
+    [GeneratedRegex("^[\\x21-\\x7E]{1,255}$")]
+    private static partial Regex IdempotencyKeyPattern();
 
     [GeneratedRegex("^job_[0-9a-f]{32}$")]
     private static partial Regex JobIdPattern();

@@ -19,6 +19,7 @@ namespace InferenceGateway.Worker.Jobs;
 public sealed class JobProcessor(
     JobQueue queue,
     RedisJobStore store,
+    ActiveJobs activeJobs,
     ModelHost models,
     TimeProvider time,
     ILogger<JobProcessor> logger)
@@ -33,6 +34,10 @@ public sealed class JobProcessor(
             {
                 // Close the job first, so its client hears why instead of waiting for ever.
                 await FailUnreadableAsync(unreadableJobId, reason, cancellationToken);
+                if (job.Tenant is { Length: > 0 } tenant)
+                {
+                    await activeJobs.ReleaseAsync(tenant, unreadableJobId);
+                }
             }
 
             await DeadLetterAsync(message, urls, reason, cancellationToken);
@@ -69,6 +74,7 @@ public sealed class JobProcessor(
         if (started.Outcome != AppendOutcome.Appended)
         {
             Log.JobAlreadySettled(logger, job.JobId, started.Outcome.ToString(), message.MessageId);
+            await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
             await DeleteAsync(message, urls, cancellationToken);
             return;
         }
@@ -128,6 +134,7 @@ public sealed class JobProcessor(
             final = await store.AppendAsync(job.JobId, JobEventTypes.Failed, $$"""{"error":{{errorJson}},"metrics":{{metricsJson}}}""", fields, cancellationToken);
         }
 
+        await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
         Log.JobFinished(logger, job.JobId, final.Outcome == AppendOutcome.Appended ? (vectors is null ? JobStatuses.Failed : JobStatuses.Completed) : final.Outcome.ToString(), executionMs, queueMs, lease.ColdStart);
         await DeleteAsync(message, urls, cancellationToken);
     }

@@ -46,10 +46,12 @@ public sealed class GatewayServer : IAsyncDisposable
     }
 
     /// <summary>Creates an API key for a tenant through the gateway's own key store.</summary>
-    public async Task<string> CreateKeyAsync(string tenant, params string[] scopes)
+    public Task<string> CreateKeyAsync(string tenant, params string[] scopes) =>
+        CreateKeyAsync(new NewApiKey(tenant, "test", scopes.Length > 0 ? scopes : [Scopes.JobsRead, Scopes.JobsWrite]));
+
+    public async Task<string> CreateKeyAsync(NewApiKey request)
     {
-        var store = Services.GetRequiredService<ApiKeyStore>();
-        var created = await store.CreateAsync(tenant, "test", scopes.Length > 0 ? scopes : [Scopes.JobsRead, Scopes.JobsWrite]);
+        var created = await Services.GetRequiredService<ApiKeyStore>().CreateAsync(request);
         return created.Key;
     }
 

@@ -80,6 +80,12 @@ public static class TestStack
         ["Sqs:CreateQueues"] = "true",
         ["Sqs:VisibilityTimeoutSeconds"] = "30",
         ["Logging:LogLevel:Default"] = "Warning",
+
+        // Tests that are not about limits must not meet them; those that are set their own plans.
+        ["RateLimits:Plans:free:RequestsPerSecond"] = "10000",
+        ["RateLimits:Plans:free:Burst"] = "10000",
+        ["RateLimits:Plans:free:HubConnectsPerSecond"] = "10000",
+        ["RateLimits:Plans:free:HubConnectBurst"] = "10000",
     };
 
     public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 80)];

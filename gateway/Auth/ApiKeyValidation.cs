@@ -1,0 +1,41 @@
+using System.Text.RegularExpressions;
+
+namespace InferenceGateway.Gateway.Auth;
+
+/// <summary>The rules for a new key, shared by the admin API and the CLI.</summary>
+public static partial class ApiKeyValidation
+{
+    /// <summary>Errors by field; empty when the request is valid. <paramref name="knownPlans"/> null skips the plan check.</summary>
+    public static Dictionary<string, string[]> Validate(NewApiKey request, IReadOnlyCollection<string>? knownPlans)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (!TenantPattern().IsMatch(request.Tenant ?? string.Empty))
+        {
+            errors["tenant"] = ["'tenant' is required: 1-64 letters, digits, '.', '_' or '-'."];
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 128)
+        {
+            errors["name"] = ["'name' is required, at most 128 characters."];
+        }
+
+        if (request.Scopes is null || request.Scopes.Count == 0)
+        {
+            errors["scopes"] = [$"'scopes' needs at least one of: {string.Join(", ", Scopes.All)}."];
+        }
+        else if (request.Scopes.FirstOrDefault(s => !Scopes.All.Contains(s)) is { } unknown)
+        {
+            errors["scopes"] = [$"Unknown scope '{(unknown.Length > 32 ? unknown[..32] : unknown)}'; known: {string.Join(", ", Scopes.All)}."];
+        }
+
+        if (request.Plan is { } plan && knownPlans is not null && !knownPlans.Contains(plan))
+        {
+            errors["plan"] = [$"Unknown plan; known: {string.Join(", ", knownPlans)}."];
+        }
+
+        return errors;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex TenantPattern();
+}

@@ -1,0 +1,24 @@
+namespace InferenceGateway.Gateway.RateLimiting;
+
+/// <summary>Marks an endpoint as limited per tenant, drawing from the named bucket.</summary>
+public sealed class RateLimitMetadata(string bucket)
+{
+    /// <summary>Requests: the plan's <see cref="PlanLimits.RequestsPerSecond"/> and burst.</summary>
+    public const string Requests = "requests";
+
+    /// <summary>SignalR negotiate/connect handshakes: the plan's hub limits.</summary>
+    public const string HubConnects = "hub";
+
+    /// <summary>The YARP route metadata key that attaches a bucket to a proxied route.</summary>
+    public const string RouteMetadataKey = "RateLimit";
+
+    public string Bucket { get; } = bucket;
+}
+
+public static class RateLimitEndpointExtensions
+{
+    /// <summary>Limits the endpoints per tenant, by plan, across all gateway instances.</summary>
+    public static TBuilder RequireTenantRateLimit<TBuilder>(this TBuilder builder, string bucket = RateLimitMetadata.Requests)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new RateLimitMetadata(bucket));
+}
