@@ -4,7 +4,10 @@ namespace InferenceGateway.Gateway.Auth;
 
 public static class AuthExtensions
 {
-    /// <summary>API-key authentication and one authorization policy per scope.</summary>
+    /// <summary>
+    /// API-key authentication, JWT bearer beside it when <c>Jwt:Issuer</c> is set, and one
+    /// authorization policy per scope.
+    /// </summary>
     public static WebApplicationBuilder AddApiKeyAuth(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ApiKeyStore>();
@@ -14,13 +17,25 @@ public static class AuthExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<ApiKeyVerifier>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ApiKeyVerifier>());
-        builder.Services
-            .AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+        var jwt = JwtOptions.IsEnabled(builder.Configuration);
+        var defaultScheme = jwt ? JwtAuthentication.SelectorSchemeName : ApiKeyAuthenticationHandler.SchemeName;
+        var authentication = builder.Services
+            .AddAuthentication(defaultScheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        if (jwt)
+        {
+            authentication.AddGatewayJwt();
+        }
+
+        // Each policy authenticates with the default scheme only: with JWT on, that is the selector,
+        // so either credential passes and exactly one handler answers the challenge or the 403.
         var authorization = builder.Services.AddAuthorizationBuilder();
         foreach (var scope in Scopes.All)
         {
-            authorization.AddPolicy(scope, policy => policy.RequireAuthenticatedUser().RequireClaim(GatewayClaims.Scope, scope));
+            authorization.AddPolicy(scope, policy => policy
+                .AddAuthenticationSchemes(defaultScheme)
+                .RequireAuthenticatedUser()
+                .RequireClaim(GatewayClaims.Scope, scope));
         }
 
         return builder;

@@ -66,15 +66,16 @@ public sealed class GatewayServer : IAsyncDisposable
         return client;
     }
 
-    public HubConnection CreateHubConnection(string apiKey) =>
+    /// <summary>A hub connection that presents <paramref name="accessToken"/>: an API key or a JWT.</summary>
+    public HubConnection CreateHubConnection(string accessToken) =>
         new HubConnectionBuilder()
-            .WithUrl(new Uri(BaseAddress, "/hubs/jobs"), options => options.AccessTokenProvider = () => Task.FromResult<string?>(apiKey))
+            .WithUrl(new Uri(BaseAddress, "/hubs/jobs"), options => options.AccessTokenProvider = () => Task.FromResult<string?>(accessToken))
             .Build();
 
-    /// <summary>Collects a job's events over the hub until the stream completes.</summary>
-    public async Task<List<JobEvent>> StreamJobAsync(string apiKey, string jobId, long afterSeq, TimeSpan timeout)
+    /// <summary>Collects a job's events over the hub until the stream completes; the caller presents an API key or a JWT.</summary>
+    public async Task<List<JobEvent>> StreamJobAsync(string accessToken, string jobId, long afterSeq, TimeSpan timeout)
     {
-        await using var hub = CreateHubConnection(apiKey);
+        await using var hub = CreateHubConnection(accessToken);
         using var cts = new CancellationTokenSource(timeout);
         await hub.StartAsync(cts.Token);
         var events = new List<JobEvent>();
