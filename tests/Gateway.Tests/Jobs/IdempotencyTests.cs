@@ -1,0 +1,156 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Amazon.SQS;
+using InferenceGateway.Tests.Infrastructure;
+
+namespace InferenceGateway.Tests.Jobs;
+
+/// <summary><c>Idempotency-Key</c> on two gateway instances over one Redis, with no worker: whatever was enqueued is still on the queue to count.</summary>
+[TestFixture]
+public sealed class IdempotencyTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private GatewayServer _a = null!;
+    private GatewayServer _b = null!;
+    private AmazonSQSClient _sqs = null!;
+    private string _queue = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        _queue = TestStack.UniqueName("idem");
+        var configuration = TestStack.Configuration(_queue);
+        _a = await GatewayServer.StartAsync(configuration);
+        _b = await GatewayServer.StartAsync(configuration);
+        _sqs = TestStack.CreateSqsClient();
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        _sqs.Dispose();
+        await _b.DisposeAsync();
+        await _a.DisposeAsync();
+    }
+
+    [Test]
+    public async Task SameKeyTwice_ReturnsTheSameJob_AndEnqueuesOnce()
+    {
+        using var client = _a.CreateClient(await _a.CreateKeyAsync(TestStack.UniqueName("tenant")));
+        var before = await QueuedAsync();
+        var idempotencyKey = Guid.NewGuid().ToString();
+
+        using var first = await SubmitAsync(client, idempotencyKey, "once");
+        using var second = await SubmitAsync(client, idempotencyKey, "once");
+
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(await IdOf(second), Is.EqualTo(await IdOf(first)));
+        Assert.That(first.Headers.Contains("Idempotent-Replayed"), Is.False);
+        Assert.That(second.Headers.GetValues("Idempotent-Replayed").Single(), Is.EqualTo("true"));
+        Assert.That(await QueuedAsync() - before, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task TwentyRacingRequests_OverTwoInstances_MakeOneJob()
+    {
+        var tenant = TestStack.UniqueName("tenant");
+        using var onA = _a.CreateClient(await _a.CreateKeyAsync(tenant));
+        using var onB = _b.CreateClient(await _b.CreateKeyAsync(tenant));
+        var before = await QueuedAsync();
+        var idempotencyKey = Guid.NewGuid().ToString();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => SubmitAsync(i % 2 == 0 ? onA : onB, idempotencyKey, "race")));
+        try
+        {
+            Assert.That(responses.Select(r => r.StatusCode), Is.All.EqualTo(HttpStatusCode.Accepted));
+            var ids = await Task.WhenAll(responses.Select(IdOf));
+            Assert.That(ids.Distinct().Count(), Is.EqualTo(1));
+            Assert.That(responses.Count(r => !r.Headers.Contains("Idempotent-Replayed")), Is.EqualTo(1), "exactly one request created the job");
+            Assert.That(await QueuedAsync() - before, Is.EqualTo(1));
+        }
+        finally
+        {
+            foreach (var response in responses)
+            {
+                response.Dispose();
+            }
+        }
+    }
+
+    [Test]
+    public async Task SameKey_WithADifferentRequest_Is422_AndEnqueuesNothing()
+    {
+        using var client = _a.CreateClient(await _a.CreateKeyAsync(TestStack.UniqueName("tenant")));
+        var idempotencyKey = Guid.NewGuid().ToString();
+        using var first = await SubmitAsync(client, idempotencyKey, "original");
+        var before = await QueuedAsync();
+
+        using var changed = await SubmitAsync(client, idempotencyKey, "changed");
+
+        Assert.That(changed.StatusCode, Is.EqualTo((HttpStatusCode)422));
+        Assert.That(changed.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+        Assert.That(await QueuedAsync(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task SameKey_FromAnotherTenant_IsAnotherJob()
+    {
+        using var one = _a.CreateClient(await _a.CreateKeyAsync(TestStack.UniqueName("one")));
+        using var two = _a.CreateClient(await _a.CreateKeyAsync(TestStack.UniqueName("two")));
+        var idempotencyKey = Guid.NewGuid().ToString();
+
+        using var first = await SubmitAsync(one, idempotencyKey, "shared key");
+        using var second = await SubmitAsync(two, idempotencyKey, "shared key");
+
+        Assert.That(await IdOf(second), Is.Not.EqualTo(await IdOf(first)));
+    }
+
+    [TestCase("", TestName = "IdempotencyKey_Empty_IsIgnored")]
+    public async Task EmptyIdempotencyKey_IsLikeNone(string idempotencyKey)
+    {
+        using var client = _a.CreateClient(await _a.CreateKeyAsync(TestStack.UniqueName("tenant")));
+
+        using var first = await SubmitAsync(client, idempotencyKey, "no key");
+        using var second = await SubmitAsync(client, idempotencyKey, "no key");
+
+        Assert.That(await IdOf(second), Is.Not.EqualTo(await IdOf(first)));
+    }
+
+    [Test]
+    public async Task IdempotencyKey_OverTheLengthLimit_Is400()
+    {
+        using var client = _a.CreateClient(await _a.CreateKeyAsync(TestStack.UniqueName("tenant")));
+
+        using var response = await SubmitAsync(client, new string('k', 256), "long key");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+    }
+
+    private static Task<HttpResponseMessage> SubmitAsync(HttpClient client, string idempotencyKey, string text)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/jobs")
+        {
+            Content = new StringContent($"{{\"model\":\"all-minilm-l6-v2\",\"input\":{{\"texts\":[\"{text}\"]}}}}", Encoding.UTF8, "application/json"),
+        };
+        if (idempotencyKey.Length > 0)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        return client.SendAsync(request).WaitAsync(Timeout);
+    }
+
+    private static async Task<string> IdOf(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+
+    private async Task<int> QueuedAsync()
+    {
+        var url = (await _sqs.GetQueueUrlAsync(_queue)).QueueUrl;
+        var attributes = await _sqs.GetQueueAttributesAsync(url, ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]);
+        return attributes.ApproximateNumberOfMessages + attributes.ApproximateNumberOfMessagesNotVisible;
+    }
+}
