@@ -8,6 +8,7 @@ using InferenceGateway.Gateway.Hubs;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Problems;
 using InferenceGateway.Gateway.RateLimiting;
+using Microsoft.AspNetCore.SignalR;
 using StackExchange.Redis;
 
 namespace InferenceGateway.Gateway;
@@ -34,7 +35,7 @@ public static class GatewayExtensions
         builder.Services.AddSingleton<JobSubmitter>();
         builder.Services.AddSingleton<JobEventFeed>();
 
-        var signalR = builder.Services.AddSignalR();
+        var signalR = builder.Services.AddSignalR(options => options.AddFilter<HubRateLimitFilter>());
         if (builder.Configuration.GetValue("SignalR:RedisBackplane", true))
         {
             // Scale-out: hub messages reach clients on every gateway instance, over the shared connection.

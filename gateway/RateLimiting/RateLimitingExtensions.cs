@@ -12,6 +12,8 @@ public static class RateLimitingExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<RedisRateLimiter>();
         builder.Services.AddSingleton<LocalRateLimiter>();
+        builder.Services.AddSingleton<TenantRateLimiter>();
+        builder.Services.AddSingleton<HubRateLimitFilter>();
         return builder;
     }
 }

@@ -1,0 +1,60 @@
+using System.Security.Claims;
+using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Gateway.Problems;
+using Microsoft.Extensions.Options;
+
+namespace InferenceGateway.Gateway.RateLimiting;
+
+/// <summary>
+/// A caller's plan applied to one bucket: one Redis round trip; when Redis cannot be asked, the
+/// configured <see cref="RedisDownPolicy"/> (local limits, allow, or the Redis exception for a 503).
+/// </summary>
+public sealed class TenantRateLimiter(
+    RedisRateLimiter redisLimiter,
+    LocalRateLimiter localLimiter,
+    IOptionsMonitor<RateLimitOptions> options,
+    TimeProvider time,
+    ILogger<TenantRateLimiter> logger)
+{
+    private long _lastFallbackLog;
+
+    /// <summary>The decision, or null when the caller has no tenant or the policy lets everything through.</summary>
+    public async Task<RateDecision?> AcquireAsync(ClaimsPrincipal user, string bucketName)
+    {
+        if (user.FindFirst(GatewayClaims.Tenant)?.Value is not { } tenant)
+        {
+            return null;
+        }
+
+        var limits = options.CurrentValue.For(user.FindFirst(GatewayClaims.Plan)?.Value);
+        var bucket = bucketName == RateLimitMetadata.HubConnects
+            ? new RateBucket(bucketName, limits.HubConnectsPerSecond, limits.HubConnectBurst)
+            : new RateBucket(bucketName, limits.RequestsPerSecond, limits.Burst);
+        try
+        {
+            return await redisLimiter.AcquireAsync(tenant, bucket);
+        }
+        catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
+        {
+            var policy = options.CurrentValue.WhenRedisDown;
+            LogFallback(ex, policy);
+            if (policy == RedisDownPolicy.Deny)
+            {
+                throw; // a 503 with Retry-After, from the exception handler
+            }
+
+            return policy == RedisDownPolicy.Local ? localLimiter.Acquire(tenant, bucket) : null;
+        }
+    }
+
+    private void LogFallback(Exception exception, RedisDownPolicy policy)
+    {
+        var now = time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastFallbackLog);
+        if (last == 0 || time.GetElapsedTime(last, now) > TimeSpan.FromSeconds(10))
+        {
+            Interlocked.Exchange(ref _lastFallbackLog, now);
+            Log.RateLimitFallback(logger, exception, policy.ToString());
+        }
+    }
+}
