@@ -39,43 +39,23 @@ public static partial class JobsApi
         IOptions<ModelCatalogOptions> catalog,
         CancellationToken cancellationToken)
     {
-        if (!http.Request.HasJsonContentType())
+        var body = await JobRequests.ReadJsonAsync(http.Request, GatewayJsonContext.Default.SubmitJobRequest, cancellationToken);
+        if (body.Problem is not null)
         {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported Media Type",
-                detail: "Send the job as 'Content-Type: application/json'.");
+            return body.Problem;
         }
 
-        SubmitJobRequest? request;
-        try
-        {
-            request = await http.Request.ReadFromJsonAsync(GatewayJsonContext.Default.SubmitJobRequest, cancellationToken);
-        }
-        catch (InvalidOperationException ex) when (ex.InnerException is ArgumentException || ex.Message.Contains("charset", StringComparison.OrdinalIgnoreCase))
-        {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported Media Type",
-                detail: "The body's charset is not supported; send UTF-8 JSON.");
-        }
-        catch (JsonException ex)
-        {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "Malformed JSON",
-                detail: $"The body is not valid JSON for a job{(ex.Path is null ? string.Empty : $" (at {ex.Path})")}.");
-        }
-
-        var errors = Validate(request, catalog.Value);
+        var request = body.Value;
+        var errors = request is null
+            ? new Dictionary<string, string[]>(StringComparer.Ordinal) { ["body"] = ["The body must be a JSON object."] }
+            : JobRequests.Validate(request.Model, request.Input, catalog.Value);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "The job is not valid.");
         }
 
         var job = await submitter.SubmitAsync(TenantOf(http.User), request!.Model!, request.Input!, cancellationToken);
-        var links = new JobLinks($"/v1/jobs/{job.Id}", $"/v1/jobs/{job.Id}/events", "/hubs/jobs");
-        return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, links));
+        return JobRequests.Accepted(job);
     }
 
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(string id, HttpContext http, RedisJobStore store)
@@ -96,59 +76,6 @@ public static partial class JobsApi
     /// <summary>The one answer for a job that does not exist or belongs to another tenant.</summary>
     public static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not Found", detail: $"There is no job '{Truncate(id)}'.");
-
-    private static Dictionary<string, string[]> Validate(SubmitJobRequest? request, ModelCatalogOptions catalog)
-    {
-        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        if (request is null)
-        {
-            errors["body"] = ["The body must be a JSON object."];
-            return errors;
-        }
-
-        ModelLimits? limits = null;
-        if (string.IsNullOrWhiteSpace(request.Model))
-        {
-            errors["model"] = ["'model' is required."];
-        }
-        else if (!catalog.Served.TryGetValue(request.Model, out limits))
-        {
-            errors["model"] = [$"Unknown model '{Truncate(request.Model)}'. Served: {string.Join(", ", catalog.Served.Keys)}."];
-        }
-
-        var texts = request.Input?.Texts;
-        if (texts is null || texts.Count == 0)
-        {
-            errors["input.texts"] = ["'input.texts' must be a non-empty array of strings."];
-        }
-        else if (limits is not null)
-        {
-            var problems = new List<string>();
-            if (texts.Count > limits.MaxTexts)
-            {
-                problems.Add($"At most {limits.MaxTexts} texts per job; got {texts.Count}.");
-            }
-
-            for (var i = 0; i < texts.Count && problems.Count < 5; i++)
-            {
-                if (string.IsNullOrWhiteSpace(texts[i]))
-                {
-                    problems.Add($"Text {i} is empty.");
-                }
-                else if (texts[i].Length > limits.MaxTextLength)
-                {
-                    problems.Add($"Text {i} has {texts[i].Length} characters; the limit is {limits.MaxTextLength}.");
-                }
-            }
-
-            if (problems.Count > 0)
-            {
-                errors["input.texts"] = [.. problems];
-            }
-        }
-
-        return errors;
-    }
 
     public static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
 
