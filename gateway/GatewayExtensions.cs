@@ -6,6 +6,7 @@ using InferenceGateway.Gateway.Health;
 using InferenceGateway.Gateway.Hubs;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Problems;
+using InferenceGateway.Gateway.Proxy;
 using StackExchange.Redis;
 
 namespace InferenceGateway.Gateway;
@@ -44,7 +45,7 @@ public static class GatewayExtensions
                 });
         }
 
-        builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+        builder.AddProxyRoutes();
         return builder;
     }
 
@@ -64,7 +65,7 @@ public static class GatewayExtensions
         app.MapHealthApi();
         app.MapJobsApi();
         app.MapHub<JobsHub>(JobsHub.Path);
-        app.MapReverseProxy();
+        app.MapProxyRoutes();
         return app;
     }
 }
