@@ -215,16 +215,35 @@ public sealed class ProxyRouteTests
         }
     }
 
-    [Test]
-    public async Task AsyncRoute_WithABadBody_Returns400ValidationProblem()
+    [TestCase("{\"texts\": []}", "application/json", 400, TestName = "AsyncRoute_WithEmptyTexts_Returns400ValidationProblem")]
+    [TestCase("{\"texts\": [\"a\"", "application/json", 400, TestName = "AsyncRoute_WithTruncatedJson_Returns400Problem")]
+    [TestCase("null", "application/json", 400, TestName = "AsyncRoute_WithJsonNull_Returns400Problem")]
+    [TestCase("{\"texts\": [\"a\"]}", "text/plain", 415, TestName = "AsyncRoute_WithWrongContentType_Returns415Problem")]
+    [TestCase(null, "application/json", 413, TestName = "AsyncRoute_WithABodyOverOneMebibyte_Returns413Problem")]
+    public async Task AsyncRoute_WithABadBody_ReturnsTheSameProblemAsPostJobs(string? body, string mediaType, int status)
     {
         using var client = _gateway.CreateClient(_writeKey);
-        using var content = new StringContent("{\"texts\": []}", Encoding.UTF8, "application/json");
+        using var content = new StringContent(body ?? "{\"texts\": [\"" + new string('x', 1_100_000) + "\"]}", Encoding.UTF8, mediaType);
 
         using var response = await client.PostAsync("/embed", content).WaitAsync(Timeout);
 
-        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
-        Assert.That(problem.GetProperty("errors").TryGetProperty("texts", out _), Is.True);
+        var problem = await ProblemAssert.IsProblemAsync(response, (HttpStatusCode)status);
+        if (body == "{\"texts\": []}")
+        {
+            Assert.That(problem.GetProperty("errors").TryGetProperty("texts", out _), Is.True);
+        }
+    }
+
+    [Test]
+    public void Start_WithAnInvalidRoute_Fails()
+    {
+        var configuration = TestStack.Configuration(TestStack.UniqueName("bad-route"));
+        configuration["ReverseProxy:Routes:bad:Match:Path"] = "/bad";
+        configuration["ReverseProxy:Routes:bad:Metadata:Mode"] = "async";
+
+        var failure = Assert.CatchAsync(async () => await (await GatewayServer.StartAsync(configuration)).DisposeAsync());
+
+        Assert.That(failure!.ToString(), Does.Contain("Route 'bad'").And.Contain("'Model'"));
     }
 
     [Test]
