@@ -9,6 +9,7 @@ using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Problems;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
+using InferenceGateway.Gateway.Proxy;
 using StackExchange.Redis;
 
 namespace InferenceGateway.Gateway;
@@ -48,7 +49,7 @@ public static class GatewayExtensions
                 });
         }
 
-        builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+        builder.AddProxyRoutes();
         return builder;
     }
 
@@ -70,7 +71,7 @@ public static class GatewayExtensions
         app.MapJobsApi();
         app.MapKeysAdminApi();
         app.MapHub<JobsHub>(JobsHub.Path).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
-        app.MapReverseProxy();
+        app.MapProxyRoutes();
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using InferenceGateway.Gateway.Admin;
+using InferenceGateway.Contracts;
 using InferenceGateway.Gateway.Health;
 using InferenceGateway.Gateway.Jobs;
 
@@ -9,6 +10,7 @@ namespace InferenceGateway.Gateway;
 /// <summary>Source-generated JSON for the gateway's own request and response types.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(SubmitJobRequest))]
+[JsonSerializable(typeof(JobInput))]
 [JsonSerializable(typeof(JobAccepted))]
 [JsonSerializable(typeof(JobView))]
 [JsonSerializable(typeof(ModelList))]

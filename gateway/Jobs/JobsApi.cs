@@ -41,75 +41,28 @@ public static partial class JobsApi
         IOptionsMonitor<RateLimitOptions> rateLimits,
         CancellationToken cancellationToken)
     {
-        if (!http.Request.HasJsonContentType())
+        var body = await JobRequests.ReadJsonAsync(http.Request, GatewayJsonContext.Default.SubmitJobRequest, cancellationToken);
+        if (body.Problem is not null)
         {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported Media Type",
-                detail: "Send the job as 'Content-Type: application/json'.");
+            return body.Problem;
         }
 
-        SubmitJobRequest? request;
-        try
-        {
-            request = await http.Request.ReadFromJsonAsync(GatewayJsonContext.Default.SubmitJobRequest, cancellationToken);
-        }
-        catch (InvalidOperationException ex) when (ex.InnerException is ArgumentException || ex.Message.Contains("charset", StringComparison.OrdinalIgnoreCase))
-        {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported Media Type",
-                detail: "The body's charset is not supported; send UTF-8 JSON.");
-        }
-        catch (JsonException ex)
-        {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "Malformed JSON",
-                detail: $"The body is not valid JSON for a job{(ex.Path is null ? string.Empty : $" (at {ex.Path})")}.");
-        }
-
-        var errors = Validate(request, catalog.Value);
+        var request = body.Value;
+        var errors = request is null
+            ? new Dictionary<string, string[]>(StringComparer.Ordinal) { ["body"] = ["The body must be a JSON object."] }
+            : JobRequests.Validate(request.Model, request.Input, catalog.Value);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "The job is not valid.");
         }
 
-        var idempotencyKey = http.Request.Headers["Idempotency-Key"].ToString();
-        if (idempotencyKey.Length > 0 && !IdempotencyKeyPattern().IsMatch(idempotencyKey))
+        var submitted = await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, request!.Model!, request.Input!, cancellationToken);
+        return submitted.Result switch
         {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "Bad Request",
-                detail: "Idempotency-Key must be 1-255 visible ASCII characters.");
-        }
-
-        var limits = rateLimits.CurrentValue.For(http.User.FindFirst(GatewayClaims.Plan)?.Value);
-        var outcome = await submitter.SubmitAsync(
-            new JobSubmission(TenantOf(http.User), request!.Model!, request.Input!, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs),
-            cancellationToken);
-        if (outcome.IsOverCap)
-        {
-            http.Response.Headers.RetryAfter = "1";
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status429TooManyRequests,
-                title: "Too Many Requests",
-                detail: $"This tenant already has {limits.MaxActiveJobs} jobs queued or running, its plan's cap; retry when one ends.");
-        }
-
-        if (outcome.Conflict is { } conflict)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key Conflict", detail: conflict);
-        }
-
-        var job = outcome.Job!;
-        if (outcome.Replayed)
-        {
-            http.Response.Headers["Idempotent-Replayed"] = "true";
-        }
-
-        var links = new JobLinks($"/v1/jobs/{job.Id}", $"/v1/jobs/{job.Id}/events", "/hubs/jobs");
-        return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, links));
+            Accepted<JobAccepted> accepted => accepted,
+            ProblemHttpResult problem => problem,
+            _ => throw new InvalidOperationException("Unexpected submit result."),
+        };
     }
 
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(string id, HttpContext http, RedisJobStore store)
@@ -131,63 +84,7 @@ public static partial class JobsApi
     public static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not Found", detail: $"There is no job '{Truncate(id)}'.");
 
-    private static Dictionary<string, string[]> Validate(SubmitJobRequest? request, ModelCatalogOptions catalog)
-    {
-        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        if (request is null)
-        {
-            errors["body"] = ["The body must be a JSON object."];
-            return errors;
-        }
-
-        ModelLimits? limits = null;
-        if (string.IsNullOrWhiteSpace(request.Model))
-        {
-            errors["model"] = ["'model' is required."];
-        }
-        else if (!catalog.Served.TryGetValue(request.Model, out limits))
-        {
-            errors["model"] = [$"Unknown model '{Truncate(request.Model)}'. Served: {string.Join(", ", catalog.Served.Keys)}."];
-        }
-
-        var texts = request.Input?.Texts;
-        if (texts is null || texts.Count == 0)
-        {
-            errors["input.texts"] = ["'input.texts' must be a non-empty array of strings."];
-        }
-        else if (limits is not null)
-        {
-            var problems = new List<string>();
-            if (texts.Count > limits.MaxTexts)
-            {
-                problems.Add($"At most {limits.MaxTexts} texts per job; got {texts.Count}.");
-            }
-
-            for (var i = 0; i < texts.Count && problems.Count < 5; i++)
-            {
-                if (string.IsNullOrWhiteSpace(texts[i]))
-                {
-                    problems.Add($"Text {i} is empty.");
-                }
-                else if (texts[i].Length > limits.MaxTextLength)
-                {
-                    problems.Add($"Text {i} has {texts[i].Length} characters; the limit is {limits.MaxTextLength}.");
-                }
-            }
-
-            if (problems.Count > 0)
-            {
-                errors["input.texts"] = [.. problems];
-            }
-        }
-
-        return errors;
-    }
-
     public static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
-
-    [GeneratedRegex("^[\\x21-\\x7E]{1,255}$")]
-    private static partial Regex IdempotencyKeyPattern();
 
     [GeneratedRegex("^job_[0-9a-f]{32}$")]
     private static partial Regex JobIdPattern();

@@ -27,7 +27,9 @@ public sealed class GatewayServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<GatewayServer> StartAsync(IDictionary<string, string?> configuration)
+    /// <param name="configuration">Settings, over the gateway's own.</param>
+    /// <param name="configure">Optional: more configuration sources or services before the gateway is added.</param>
+    public static async Task<GatewayServer> StartAsync(IDictionary<string, string?> configuration, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -37,6 +39,7 @@ public sealed class GatewayServer : IAsyncDisposable
         });
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        configure?.Invoke(builder);
         builder.AddGateway();
         var app = builder.Build();
         app.MapGateway();

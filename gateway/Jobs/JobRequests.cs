@@ -1,0 +1,162 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using InferenceGateway.Contracts;
+using InferenceGateway.Core.Jobs;
+using System.Text.RegularExpressions;
+using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Gateway.RateLimiting;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace InferenceGateway.Gateway.Jobs;
+
+/// <summary>
+/// What every way of submitting a job shares (<c>POST /v1/jobs</c> and <c>async</c> proxy routes):
+/// reading the JSON body, validating a model and its input against the catalog, and the 202 answer.
+/// </summary>
+public static partial class JobRequests
+{
+    /// <summary>Reads a JSON body; a wrong content type or charset is a 415, malformed JSON a 400.</summary>
+    public static async Task<JsonBody<T>> ReadJsonAsync<T>(HttpRequest request, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
+        if (!request.HasJsonContentType())
+        {
+            return new(default, TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported Media Type",
+                detail: "Send the job as 'Content-Type: application/json'."));
+        }
+
+        try
+        {
+            return new(await request.ReadFromJsonAsync(typeInfo, cancellationToken), null);
+        }
+        catch (InvalidOperationException ex) when (ex.InnerException is ArgumentException || ex.Message.Contains("charset", StringComparison.OrdinalIgnoreCase))
+        {
+            return new(default, TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported Media Type",
+                detail: "The body's charset is not supported; send UTF-8 JSON."));
+        }
+        catch (JsonException ex)
+        {
+            return new(default, TypedResults.Problem(
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "Malformed JSON",
+                detail: $"The body is not valid JSON for a job{(ex.Path is null ? string.Empty : $" (at {ex.Path})")}."));
+        }
+    }
+
+    /// <summary>
+    /// Checks a job's model and input against the catalog. Keys of the returned map name the fields
+    /// as the caller sent them: <paramref name="inputPath"/> is where the input sits in the body
+    /// (<c>input</c> for <c>POST /v1/jobs</c>, empty when the body is the input itself).
+    /// </summary>
+    public static Dictionary<string, string[]> Validate(string? model, JobInput? input, ModelCatalogOptions catalog, string inputPath = "input")
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        ModelLimits? limits = null;
+        if (string.IsNullOrWhiteSpace(model))
+        {
+            errors["model"] = ["'model' is required."];
+        }
+        else if (!catalog.Served.TryGetValue(model, out limits))
+        {
+            errors["model"] = [$"Unknown model '{JobsApi.Truncate(model)}'. Served: {string.Join(", ", catalog.Served.Keys)}."];
+        }
+
+        var textsKey = inputPath.Length == 0 ? "texts" : inputPath + ".texts";
+        var texts = input?.Texts;
+        if (texts is null || texts.Count == 0)
+        {
+            errors[textsKey] = [$"'{textsKey}' must be a non-empty array of strings."];
+        }
+        else if (limits is not null)
+        {
+            var problems = new List<string>();
+            if (texts.Count > limits.MaxTexts)
+            {
+                problems.Add($"At most {limits.MaxTexts} texts per job; got {texts.Count}.");
+            }
+
+            for (var i = 0; i < texts.Count && problems.Count < 5; i++)
+            {
+                if (string.IsNullOrWhiteSpace(texts[i]))
+                {
+                    problems.Add($"Text {i} is empty.");
+                }
+                else if (texts[i].Length > limits.MaxTextLength)
+                {
+                    problems.Add($"Text {i} has {texts[i].Length} characters; the limit is {limits.MaxTextLength}.");
+                }
+            }
+
+            if (problems.Count > 0)
+            {
+                errors[textsKey] = [.. problems];
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>
+    /// Submits a validated job for the caller: reads <c>Idempotency-Key</c>, applies the plan's
+    /// active-jobs cap, and answers 202 (with <c>Idempotent-Replayed</c> on a replay), 400 for a bad
+    /// key, 422 when the key was used for another request, 429 over the cap.
+    /// </summary>
+    public static async Task<Results<Accepted<JobAccepted>, ProblemHttpResult>> SubmitAsync(
+        HttpContext http,
+        JobSubmitter submitter,
+        RateLimitOptions rateLimits,
+        string model,
+        JobInput input,
+        CancellationToken cancellationToken)
+    {
+        var idempotencyKey = http.Request.Headers["Idempotency-Key"].ToString();
+        if (idempotencyKey.Length > 0 && !IdempotencyKeyPattern().IsMatch(idempotencyKey))
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "Bad Request",
+                detail: "Idempotency-Key must be 1-255 visible ASCII characters.");
+        }
+
+        var limits = rateLimits.For(http.User.FindFirst(GatewayClaims.Plan)?.Value);
+        var outcome = await submitter.SubmitAsync(
+            new JobSubmission(JobsApi.TenantOf(http.User), model, input, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs),
+            cancellationToken);
+        if (outcome.IsOverCap)
+        {
+            http.Response.Headers.RetryAfter = "1";
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status429TooManyRequests,
+                title: "Too Many Requests",
+                detail: $"This tenant already has {limits.MaxActiveJobs} jobs queued or running, its plan's cap; retry when one ends.");
+        }
+
+        if (outcome.Conflict is { } conflict)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key Conflict", detail: conflict);
+        }
+
+        if (outcome.Replayed)
+        {
+            http.Response.Headers["Idempotent-Replayed"] = "true";
+        }
+
+        return Accepted(outcome.Job!);
+    }
+
+    /// <summary>The 202 for an accepted job, with its links and <c>Location</c>.</summary>
+    public static Accepted<JobAccepted> Accepted(JobRecord job)
+    {
+        var links = new JobLinks($"/v1/jobs/{job.Id}", $"/v1/jobs/{job.Id}/events", "/hubs/jobs");
+        return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, links));
+    }
+
+    [GeneratedRegex("^[\\x21-\\x7E]{1,255}$")]
+    private static partial Regex IdempotencyKeyPattern();
+}
+
+/// <summary>A JSON body as read: the value, or the problem to answer instead.</summary>
+public readonly record struct JsonBody<T>(T? Value, ProblemHttpResult? Problem);

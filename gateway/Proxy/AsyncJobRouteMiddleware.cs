@@ -1,0 +1,71 @@
+using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Gateway.Jobs;
+using InferenceGateway.Gateway.RateLimiting;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace InferenceGateway.Gateway.Proxy;
+
+/// <summary>
+/// A step of the proxy pipeline: on a route whose metadata says <c>Mode: async</c>, the request is
+/// not proxied but becomes a job. The JSON body is the job's input (<c>{"texts": [...]}</c>), the
+/// model is the route's <c>Model</c> metadata, and the answer is the one <c>POST /v1/jobs</c>
+/// gives: 202 with the job and its links, or the same 4xx problems for a bad body.
+/// </summary>
+public sealed class AsyncJobRouteMiddleware(
+    RequestDelegate next,
+    JobSubmitter submitter,
+    IOptions<ModelCatalogOptions> catalog,
+    IOptionsMonitor<RateLimitOptions> rateLimits,
+    ILogger<AsyncJobRouteMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var route = context.GetReverseProxyFeature().Route.Config;
+        var settings = RouteSettings.Of(route.Metadata);
+        if (!settings.IsAsync)
+        {
+            await next(context);
+            return;
+        }
+
+        var tenant = context.User.FindFirst(GatewayClaims.Tenant)?.Value;
+        if (tenant is null)
+        {
+            // The route filter gives every async route a policy; this is the belt to its braces.
+            await TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: "This route needs an API key.")
+                .ExecuteAsync(context);
+            return;
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = JobsApi.MaxRequestBytes;
+        }
+
+        var body = await JobRequests.ReadJsonAsync(context.Request, GatewayJsonContext.Default.JobInput, context.RequestAborted);
+        if (body.Problem is not null)
+        {
+            await body.Problem.ExecuteAsync(context);
+            return;
+        }
+
+        var errors = body.Value is null
+            ? new Dictionary<string, string[]>(StringComparer.Ordinal) { ["body"] = ["The body must be a JSON object: the job's input, {\"texts\": [...]}."] }
+            : JobRequests.Validate(settings.Model, body.Value, catalog.Value, inputPath: string.Empty);
+        if (errors.Count > 0)
+        {
+            await TypedResults.ValidationProblem(errors, title: "The job is not valid.").ExecuteAsync(context);
+            return;
+        }
+
+        var result = await JobRequests.SubmitAsync(context, submitter, rateLimits.CurrentValue, settings.Model!, body.Value!, context.RequestAborted);
+        if (result.Result is Accepted<JobAccepted> accepted)
+        {
+            ProxyLog.RouteSubmittedJob(logger, route.RouteId, accepted.Value!.Id);
+        }
+
+        await result.ExecuteAsync(context);
+    }
+}
