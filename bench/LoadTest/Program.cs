@@ -1,0 +1,155 @@
+// The stack under load, on loopback only, bounded in time: a YARP route with authentication and the
+// Redis rate limit against calling the same upstream directly (closed loop), and POST /v1/jobs at
+// a fixed arrival rate (open loop, latency measured from each request's scheduled time, so a slow
+// server cannot hide its queueing). Ratios against the direct baseline measured in the same run.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Tests.Infrastructure;
+
+var seconds = Arg("--seconds", 8);
+var concurrency = Arg("--concurrency", 16);
+var rate = Arg("--rate", 200);
+
+await TestStack.StartAsync();
+try
+{
+    await using var upstream = await UpstreamServer.StartAsync("bench");
+    var configuration = TestStack.Configuration(TestStack.UniqueName("bench"));
+    configuration["RateLimits:Plans:bench:RequestsPerSecond"] = "1000000";
+    configuration["RateLimits:Plans:bench:Burst"] = "1000000";
+    configuration["RateLimits:Plans:bench:MaxActiveJobs"] = "0";
+    configuration["ReverseProxy:Routes:bench:ClusterId"] = "up";
+    configuration["ReverseProxy:Routes:bench:AuthorizationPolicy"] = "jobs:read";
+    configuration["ReverseProxy:Routes:bench:Match:Path"] = "/bench/{**rest}";
+    configuration["ReverseProxy:Routes:bench:Metadata:RateLimit"] = "requests";
+    configuration["ReverseProxy:Clusters:up:Destinations:a:Address"] = upstream.Address.ToString();
+    configuration["Logging:LogLevel:Default"] = "Error";
+    await using var gateway = await GatewayServer.StartAsync(configuration);
+    var key = await gateway.CreateKeyAsync(new NewApiKey("bench-tenant", "bench", [Scopes.JobsRead, Scopes.JobsWrite], "bench"));
+
+    using var direct = Client(upstream.Address, null);
+    using var proxied = Client(gateway.BaseAddress, key);
+    Console.WriteLine($"closed loop: {concurrency} concurrent GETs for {seconds} s each, twice, interleaved");
+    await ClosedLoopAsync(direct, "/bench/ping", TimeSpan.FromSeconds(1)); // warm-up
+    await ClosedLoopAsync(proxied, "/bench/ping", TimeSpan.FromSeconds(1));
+    var runs = new List<(string Name, Result Result)>();
+    for (var round = 0; round < 2; round++)
+    {
+        runs.Add(("direct to upstream", await ClosedLoopAsync(direct, "/bench/ping", TimeSpan.FromSeconds(seconds))));
+        runs.Add(("YARP route + API key + Redis limit", await ClosedLoopAsync(proxied, "/bench/ping", TimeSpan.FromSeconds(seconds))));
+    }
+
+    var baseline = runs.Where(r => r.Name.StartsWith("direct", StringComparison.Ordinal)).Average(r => r.Result.PerSecond);
+    var baselineP50 = runs.Where(r => r.Name.StartsWith("direct", StringComparison.Ordinal)).Average(r => r.Result.P50);
+    Console.WriteLine("| path | requests/s | ratio | p50 ms | p99 ms | errors |");
+    Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+    foreach (var (name, result) in runs)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {result.PerSecond:F0} | {result.PerSecond / baseline:F2} | {result.P50:F2} | {result.P99:F2} | {result.Errors} |"));
+    }
+
+    var proxiedP50 = runs.Where(r => !r.Name.StartsWith("direct", StringComparison.Ordinal)).Average(r => r.Result.P50);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"p50 added by the edge: {proxiedP50 - baselineP50:F2} ms"));
+
+    Console.WriteLine();
+    Console.WriteLine($"open loop: POST /v1/jobs at {rate}/s for {seconds} s (no worker; jobs stay queued)");
+    var open = await OpenLoopAsync(proxied, rate, TimeSpan.FromSeconds(seconds));
+    Console.WriteLine("| requests | achieved/s | p50 ms | p90 ms | p99 ms | max ms | non-202 |");
+    Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {open.Count} | {open.PerSecond:F0} | {open.P50:F2} | {open.P90:F2} | {open.P99:F2} | {open.Max:F2} | {open.Errors} |"));
+}
+finally
+{
+    await TestStack.StopAsync();
+}
+
+int Arg(string name, int fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+}
+
+static HttpClient Client(Uri baseAddress, string? key)
+{
+    var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    {
+        BaseAddress = baseAddress,
+        Timeout = TimeSpan.FromSeconds(30),
+    };
+    if (key is not null)
+    {
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+    }
+
+    return client;
+}
+
+async Task<Result> ClosedLoopAsync(HttpClient client, string path, TimeSpan duration)
+{
+    var latencies = new List<double>[concurrency];
+    var errors = 0;
+    var clock = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async worker =>
+    {
+        var mine = latencies[worker] = new List<double>(100_000);
+        while (clock.Elapsed < duration)
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var response = await client.GetAsync(path);
+            await response.Content.ReadAsByteArrayAsync();
+            mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            if (!response.IsSuccessStatusCode)
+            {
+                Interlocked.Increment(ref errors);
+            }
+        }
+    }));
+    return Result.From([.. latencies.SelectMany(l => l)], clock.Elapsed, errors);
+}
+
+static async Task<Result> OpenLoopAsync(HttpClient client, int perSecond, TimeSpan duration)
+{
+    var total = (int)(perSecond * duration.TotalSeconds);
+    var latencies = new double[total];
+    var errors = 0;
+    var clock = Stopwatch.StartNew();
+    var sends = new Task[total];
+    for (var i = 0; i < total; i++)
+    {
+        var scheduled = TimeSpan.FromSeconds((double)i / perSecond);
+        var wait = scheduled - clock.Elapsed;
+        if (wait > TimeSpan.FromMilliseconds(1))
+        {
+            await Task.Delay(wait);
+        }
+
+        var index = i;
+        sends[i] = Task.Run(async () =>
+        {
+            using var content = new StringContent($"{{\"model\":\"all-minilm-l6-v2\",\"input\":{{\"texts\":[\"load test sentence {index}\"]}}}}", Encoding.UTF8, "application/json");
+            using var response = await client.PostAsync("/v1/jobs", content);
+            latencies[index] = (clock.Elapsed - scheduled).TotalMilliseconds;
+            if ((int)response.StatusCode != 202)
+            {
+                Interlocked.Increment(ref errors);
+            }
+        });
+    }
+
+    await Task.WhenAll(sends);
+    return Result.From(latencies, clock.Elapsed, errors);
+}
+
+/// <summary>Throughput and latency percentiles of one run.</summary>
+internal sealed record Result(int Count, double PerSecond, double P50, double P90, double P99, double Max, int Errors)
+{
+    public static Result From(double[] latencies, TimeSpan elapsed, int errors)
+    {
+        Array.Sort(latencies);
+        double At(double q) => latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(q * latencies.Length) - 1)];
+        return new Result(latencies.Length, latencies.Length / elapsed.TotalSeconds, At(0.50), At(0.90), At(0.99), latencies.LastOrDefault(), errors);
+    }
+}
