@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Hubs;
+using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -12,15 +13,12 @@ namespace InferenceGateway.Gateway.Jobs;
 
 public static partial class JobsApi
 {
-    /// <summary>Largest request body <c>POST /v1/jobs</c> reads.</summary>
-    public const long MaxRequestBytes = 1024 * 1024;
-
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/v1/jobs").RequireTenantRateLimit();
         jobs.MapPost("/", SubmitAsync)
             .RequireAuthorization(Scopes.JobsWrite)
-            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxRequestBytes));
+            .WithBodyLimit(limits => limits.MaxJobBodyBytes);
         jobs.MapGet("/{id}", GetAsync).RequireAuthorization(Scopes.JobsRead);
         jobs.MapGet("/{id}/events", JobEventsSse.StreamAsync).RequireAuthorization(Scopes.JobsRead);
 
@@ -36,39 +34,19 @@ public static partial class JobsApi
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
         HttpContext http,
+        JsonBodyReader json,
         JobSubmitter submitter,
         IOptions<ModelCatalogOptions> catalog,
         IOptionsMonitor<RateLimitOptions> rateLimits,
         CancellationToken cancellationToken)
     {
-        if (!http.Request.HasJsonContentType())
+        var body = await json.ReadAsync<SubmitJobRequest>(http.Request, cancellationToken);
+        if (body.Problem is { } refused)
         {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported Media Type",
-                detail: "Send the job as 'Content-Type: application/json'.");
+            return refused;
         }
 
-        SubmitJobRequest? request;
-        try
-        {
-            request = await http.Request.ReadFromJsonAsync(GatewayJsonContext.Default.SubmitJobRequest, cancellationToken);
-        }
-        catch (InvalidOperationException ex) when (ex.InnerException is ArgumentException || ex.Message.Contains("charset", StringComparison.OrdinalIgnoreCase))
-        {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported Media Type",
-                detail: "The body's charset is not supported; send UTF-8 JSON.");
-        }
-        catch (JsonException ex)
-        {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "Malformed JSON",
-                detail: $"The body is not valid JSON for a job{(ex.Path is null ? string.Empty : $" (at {ex.Path})")}.");
-        }
-
+        var request = body.Value;
         var errors = Validate(request, catalog.Value);
         if (errors.Count > 0)
         {
@@ -172,6 +150,10 @@ public static partial class JobsApi
                 else if (texts[i].Length > limits.MaxTextLength)
                 {
                     problems.Add($"Text {i} has {texts[i].Length} characters; the limit is {limits.MaxTextLength}.");
+                }
+                else if (texts[i].Contains('\0', StringComparison.Ordinal))
+                {
+                    problems.Add($"Text {i} contains a NUL character.");
                 }
             }
 
