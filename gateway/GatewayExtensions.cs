@@ -6,6 +6,7 @@ using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Health;
 using InferenceGateway.Gateway.Hubs;
 using InferenceGateway.Gateway.Jobs;
+using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.Problems;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
@@ -20,6 +21,7 @@ public static class GatewayExtensions
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
         builder.AddProblems();
+        builder.AddRequestLimits();
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, GatewayJsonContext.Default);
@@ -63,6 +65,7 @@ public static class GatewayExtensions
                 : ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
+        app.UseRequestLimits();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseMiddleware<TenantRateLimitMiddleware>();

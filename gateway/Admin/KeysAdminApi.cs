@@ -1,5 +1,5 @@
-using System.Text.Json;
 using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -12,30 +12,22 @@ public static class KeysAdminApi
     public static IEndpointRouteBuilder MapKeysAdminApi(this IEndpointRouteBuilder app)
     {
         var keys = app.MapGroup("/admin/keys").RequireAuthorization(Scopes.Admin).RequireTenantRateLimit();
-        keys.MapPost("/", CreateAsync).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(64 * 1024));
+        keys.MapPost("/", CreateAsync).WithBodyLimit(limits => limits.MaxAdminBodyBytes);
         keys.MapGet("/", ListAsync);
         keys.MapDelete("/{id}", RevokeAsync);
         return app;
     }
 
     private static async Task<Results<Created<ApiKeyCreated>, ValidationProblem, ProblemHttpResult>> CreateAsync(
-        HttpContext http, ApiKeyStore store, IOptionsMonitor<RateLimitOptions> rateLimits, CancellationToken cancellationToken)
+        HttpContext http, JsonBodyReader json, ApiKeyStore store, IOptionsMonitor<RateLimitOptions> rateLimits, CancellationToken cancellationToken)
     {
-        if (!http.Request.HasJsonContentType())
+        var body = await json.ReadAsync<CreateKeyRequest>(http.Request, cancellationToken);
+        if (body.Problem is { } refused)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported Media Type", detail: "Send 'Content-Type: application/json'.");
+            return refused;
         }
 
-        CreateKeyRequest? request;
-        try
-        {
-            request = await http.Request.ReadFromJsonAsync(GatewayJsonContext.Default.CreateKeyRequest, cancellationToken);
-        }
-        catch (JsonException)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON", detail: "The body is not a valid key request.");
-        }
-
+        var request = body.Value;
         if (request is null)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON", detail: "The body must be a JSON object.");

@@ -1,8 +1,6 @@
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
+using System.Text.RegularExpressions;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
-using System.Text.RegularExpressions;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -15,37 +13,6 @@ namespace InferenceGateway.Gateway.Jobs;
 /// </summary>
 public static partial class JobRequests
 {
-    /// <summary>Reads a JSON body; a wrong content type or charset is a 415, malformed JSON a 400.</summary>
-    public static async Task<JsonBody<T>> ReadJsonAsync<T>(HttpRequest request, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
-    {
-        if (!request.HasJsonContentType())
-        {
-            return new(default, TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported Media Type",
-                detail: "Send the job as 'Content-Type: application/json'."));
-        }
-
-        try
-        {
-            return new(await request.ReadFromJsonAsync(typeInfo, cancellationToken), null);
-        }
-        catch (InvalidOperationException ex) when (ex.InnerException is ArgumentException || ex.Message.Contains("charset", StringComparison.OrdinalIgnoreCase))
-        {
-            return new(default, TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported Media Type",
-                detail: "The body's charset is not supported; send UTF-8 JSON."));
-        }
-        catch (JsonException ex)
-        {
-            return new(default, TypedResults.Problem(
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "Malformed JSON",
-                detail: $"The body is not valid JSON for a job{(ex.Path is null ? string.Empty : $" (at {ex.Path})")}."));
-        }
-    }
-
     /// <summary>
     /// Checks a job's model and input against the catalog. Keys of the returned map name the fields
     /// as the caller sent them: <paramref name="inputPath"/> is where the input sits in the body
@@ -87,6 +54,10 @@ public static partial class JobRequests
                 else if (texts[i].Length > limits.MaxTextLength)
                 {
                     problems.Add($"Text {i} has {texts[i].Length} characters; the limit is {limits.MaxTextLength}.");
+                }
+                else if (texts[i].Contains('\0', StringComparison.Ordinal))
+                {
+                    problems.Add($"Text {i} contains a NUL character.");
                 }
             }
 
@@ -157,6 +128,3 @@ public static partial class JobRequests
     [GeneratedRegex("^[\\x21-\\x7E]{1,255}$")]
     private static partial Regex IdempotencyKeyPattern();
 }
-
-/// <summary>A JSON body as read: the value, or the problem to answer instead.</summary>
-public readonly record struct JsonBody<T>(T? Value, ProblemHttpResult? Problem);

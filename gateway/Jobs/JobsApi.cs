@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Hubs;
+using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -12,15 +13,12 @@ namespace InferenceGateway.Gateway.Jobs;
 
 public static partial class JobsApi
 {
-    /// <summary>Largest request body <c>POST /v1/jobs</c> reads.</summary>
-    public const long MaxRequestBytes = 1024 * 1024;
-
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/v1/jobs").RequireTenantRateLimit();
         jobs.MapPost("/", SubmitAsync)
             .RequireAuthorization(Scopes.JobsWrite)
-            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxRequestBytes));
+            .WithBodyLimit(limits => limits.MaxJobBodyBytes);
         jobs.MapGet("/{id}", GetAsync).RequireAuthorization(Scopes.JobsRead);
         jobs.MapGet("/{id}/events", JobEventsSse.StreamAsync).RequireAuthorization(Scopes.JobsRead);
 
@@ -36,15 +34,16 @@ public static partial class JobsApi
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
         HttpContext http,
+        JsonBodyReader json,
         JobSubmitter submitter,
         IOptions<ModelCatalogOptions> catalog,
         IOptionsMonitor<RateLimitOptions> rateLimits,
         CancellationToken cancellationToken)
     {
-        var body = await JobRequests.ReadJsonAsync(http.Request, GatewayJsonContext.Default.SubmitJobRequest, cancellationToken);
-        if (body.Problem is not null)
+        var body = await json.ReadAsync<SubmitJobRequest>(http.Request, cancellationToken);
+        if (body.Problem is { } refused)
         {
-            return body.Problem;
+            return refused;
         }
 
         var request = body.Value;

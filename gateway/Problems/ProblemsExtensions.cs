@@ -1,5 +1,6 @@
 using Amazon.Runtime;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.WebUtilities;
 using StackExchange.Redis;
 
 namespace InferenceGateway.Gateway.Problems;
@@ -32,7 +33,7 @@ public static class ProblemsExtensions
             else if (exception is BadHttpRequestException bad)
             {
                 context.ProblemDetails.Status = bad.StatusCode;
-                context.ProblemDetails.Title = "Bad Request";
+                context.ProblemDetails.Title = ReasonPhrases.GetReasonPhrase(bad.StatusCode);
                 context.ProblemDetails.Detail = bad.Message;
                 context.HttpContext.Response.StatusCode = bad.StatusCode;
             }

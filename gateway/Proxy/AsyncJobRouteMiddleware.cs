@@ -1,5 +1,7 @@
 using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Contracts;
 using InferenceGateway.Gateway.Jobs;
+using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Features;
@@ -16,6 +18,8 @@ namespace InferenceGateway.Gateway.Proxy;
 public sealed class AsyncJobRouteMiddleware(
     RequestDelegate next,
     JobSubmitter submitter,
+    JsonBodyReader json,
+    IOptions<RequestLimits> requestLimits,
     IOptions<ModelCatalogOptions> catalog,
     IOptionsMonitor<RateLimitOptions> rateLimits,
     ILogger<AsyncJobRouteMiddleware> logger)
@@ -41,10 +45,10 @@ public sealed class AsyncJobRouteMiddleware(
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
         {
-            size.MaxRequestBodySize = JobsApi.MaxRequestBytes;
+            size.MaxRequestBodySize = requestLimits.Value.MaxJobBodyBytes;
         }
 
-        var body = await JobRequests.ReadJsonAsync(context.Request, GatewayJsonContext.Default.JobInput, context.RequestAborted);
+        var body = await json.ReadAsync<JobInput>(context.Request, context.RequestAborted);
         if (body.Problem is not null)
         {
             await body.Problem.ExecuteAsync(context);
