@@ -28,6 +28,9 @@ public sealed class JobSubmitter(
 {
     private static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
+    /// <summary>A claim with no job after this long belongs to a request that died; it may be taken over.</summary>
+    public static readonly TimeSpan AbandonedClaimAge = TimeSpan.FromSeconds(10);
+
     public async Task<SubmitOutcome> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken)
     {
         var id = "job_" + Guid.CreateVersion7().ToString("N");
@@ -36,10 +39,22 @@ public sealed class JobSubmitter(
         {
             idempotencyKey = $"idem:{{{submission.Tenant}}}:{Hash(clientKey)}";
             var fingerprint = Fingerprint(submission);
+            var claim = $"{id}|{fingerprint}|{time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}";
             var db = redis.GetDatabase();
-            if (!await db.StringSetAsync(idempotencyKey.Value, $"{id}|{fingerprint}", IdempotencyWindow, When.NotExists))
+            if (!await db.StringSetAsync(idempotencyKey.Value, claim, IdempotencyWindow, When.NotExists))
             {
-                return await ReplayAsync(db, idempotencyKey.Value, fingerprint);
+                var replay = await ReplayAsync(db, idempotencyKey.Value, fingerprint);
+                if (replay is not null)
+                {
+                    return replay;
+                }
+
+                // The earlier claim was abandoned (its gateway died before writing the job) and has
+                // just been removed: claim the key afresh, once.
+                if (!await db.StringSetAsync(idempotencyKey.Value, claim, IdempotencyWindow, When.NotExists))
+                {
+                    return SubmitOutcome.IdempotencyConflict("Another request with this Idempotency-Key is in progress; retry.");
+                }
             }
         }
 
@@ -56,10 +71,24 @@ public sealed class JobSubmitter(
             var job = await CreateAndEnqueueAsync(id, submission, cancellationToken);
             return SubmitOutcome.Accepted(job, replayed: false);
         }
-        catch when (reserved)
+        catch
         {
-            await activeJobs.ReleaseAsync(submission.Tenant, id);
-            await ForgetAsync(idempotencyKey);
+            // Give back what this attempt took, so a retry starts clean. Should Redis itself be
+            // down, an abandoned idempotency claim is taken over after AbandonedClaimAge.
+            try
+            {
+                if (reserved)
+                {
+                    await activeJobs.ReleaseAsync(submission.Tenant, id);
+                }
+
+                await ForgetAsync(idempotencyKey);
+            }
+            catch (Exception cleanup) when (Problems.ProblemsExtensions.IsDependencyFailure(cleanup))
+            {
+                // Best effort: the lease sweep and the abandoned-claim takeover cover what is left.
+            }
+
             throw;
         }
     }
@@ -125,29 +154,42 @@ public sealed class JobSubmitter(
         };
     }
 
-    private async Task<SubmitOutcome> ReplayAsync(IDatabase db, RedisKey idempotencyKey, string fingerprint)
+    /// <summary>
+    /// The answer for a key that was already claimed: the same job, or a conflict. Null when the
+    /// claim was abandoned (no job appeared within <see cref="AbandonedClaimAge"/>) and has been
+    /// removed, so the caller may claim the key itself.
+    /// </summary>
+    private async Task<SubmitOutcome?> ReplayAsync(IDatabase db, RedisKey idempotencyKey, string fingerprint)
     {
         var stored = (await db.StringGetAsync(idempotencyKey)).ToString();
-        var separator = stored.IndexOf('|', StringComparison.Ordinal);
-        if (separator < 0)
+        var parts = stored.Split('|');
+        if (parts.Length != 3 || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var claimedAtMs))
         {
-            // It expired between the two calls: the caller may simply retry.
-            return SubmitOutcome.IdempotencyConflict("The Idempotency-Key just expired; retry.");
+            // It expired or was released between the two calls: the caller may simply retry.
+            return SubmitOutcome.IdempotencyConflict("The Idempotency-Key was just released; retry.");
         }
 
-        if (stored[(separator + 1)..] != fingerprint)
+        if (parts[1] != fingerprint)
         {
             return SubmitOutcome.IdempotencyConflict("This Idempotency-Key was used with a different request.");
         }
 
-        var jobId = stored[..separator];
-
         // The first request may still be writing the record: wait briefly for it.
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            if (await store.GetAsync(jobId) is { } job)
+            if (await store.GetAsync(parts[0]) is { } job)
             {
                 return SubmitOutcome.Accepted(job, replayed: true);
+            }
+
+            if (time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(claimedAtMs) > AbandonedClaimAge)
+            {
+                // Remove the claim only if it is still the one we read (another request may have taken it over).
+                await db.ScriptEvaluateAsync(
+                    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+                    [idempotencyKey],
+                    [stored]);
+                return null;
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(20), time);
@@ -164,10 +206,11 @@ public sealed class JobSubmitter(
         }
     }
 
-    private static string Fingerprint(JobSubmission submission) =>
+    /// <summary>What makes two submissions the same request for an Idempotency-Key.</summary>
+    public static string Fingerprint(JobSubmission submission) =>
         Hash(submission.Model + "\n" + JsonSerializer.Serialize(submission.Input, ContractsJsonContext.Default.JobInput));
 
-    private static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
+    public static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 
     /// <summary>The W3C trace context to hand to the worker: the current request's, or a fresh one.</summary>
     private static string TraceParent() =>

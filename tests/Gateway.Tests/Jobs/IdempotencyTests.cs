@@ -108,6 +108,32 @@ public sealed class IdempotencyTests
         Assert.That(await IdOf(second), Is.Not.EqualTo(await IdOf(first)));
     }
 
+    [Test]
+    public async Task AClaimAbandonedByADeadGateway_IsTakenOver_NotStuckFor24Hours()
+    {
+        var tenant = TestStack.UniqueName("tenant");
+        using var client = _a.CreateClient(await _a.CreateKeyAsync(tenant));
+        var idempotencyKey = Guid.NewGuid().ToString();
+        var fingerprint = InferenceGateway.Gateway.Jobs.JobSubmitter.Fingerprint(
+            new InferenceGateway.Gateway.Jobs.JobSubmission(tenant, "all-minilm-l6-v2", new InferenceGateway.Contracts.JobInput { Texts = ["abandoned"] }, idempotencyKey, 0));
+        var claimedAt = DateTimeOffset.UtcNow - InferenceGateway.Gateway.Jobs.JobSubmitter.AbandonedClaimAge - TimeSpan.FromSeconds(1);
+
+        // What a gateway leaves behind when it dies between claiming the key and writing the job.
+        await TestStack.Multiplexer.GetDatabase().StringSetAsync(
+            $"idem:{{{tenant}}}:{InferenceGateway.Gateway.Jobs.JobSubmitter.Hash(idempotencyKey)}",
+            $"job_{Guid.NewGuid():N}|{fingerprint}|{claimedAt.ToUnixTimeMilliseconds()}",
+            TimeSpan.FromHours(24));
+        var before = await QueuedAsync();
+
+        using var retry = await SubmitAsync(client, idempotencyKey, "abandoned");
+        using var again = await SubmitAsync(client, idempotencyKey, "abandoned");
+
+        Assert.That(retry.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await retry.Content.ReadAsStringAsync());
+        Assert.That(retry.Headers.Contains("Idempotent-Replayed"), Is.False, "a new job, not the phantom");
+        Assert.That(await IdOf(again), Is.EqualTo(await IdOf(retry)), "and the key now names the new job");
+        Assert.That(await QueuedAsync() - before, Is.EqualTo(1));
+    }
+
     [TestCase("", TestName = "IdempotencyKey_Empty_IsIgnored")]
     public async Task EmptyIdempotencyKey_IsLikeNone(string idempotencyKey)
     {
