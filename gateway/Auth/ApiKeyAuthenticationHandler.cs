@@ -63,6 +63,7 @@ public sealed class ApiKeyAuthenticationHandler(
             new(GatewayClaims.Tenant, key.Tenant),
             new(GatewayClaims.KeyId, key.Id),
             new(ClaimTypes.NameIdentifier, key.Id),
+            new(GatewayClaims.KeyHash, ApiKeyStore.Hash(presented)),
         };
         if (key.Plan is { } plan)
         {

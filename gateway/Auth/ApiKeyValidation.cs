@@ -9,7 +9,7 @@ public static partial class ApiKeyValidation
     public static Dictionary<string, string[]> Validate(NewApiKey request, IReadOnlyCollection<string>? knownPlans)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        if (!TenantPattern().IsMatch(request.Tenant ?? string.Empty))
+        if (!IsTenant(request.Tenant))
         {
             errors["tenant"] = ["'tenant' is required: 1-64 letters, digits, '.', '_' or '-'."];
         }
@@ -23,8 +23,9 @@ public static partial class ApiKeyValidation
         {
             errors["scopes"] = [$"'scopes' needs at least one of: {string.Join(", ", Scopes.All)}."];
         }
-        else if (request.Scopes.FirstOrDefault(s => !Scopes.All.Contains(s)) is { } unknown)
+        else if (request.Scopes.Any(s => s is null || !Scopes.All.Contains(s)))
         {
+            var unknown = request.Scopes.First(s => s is null || !Scopes.All.Contains(s)) ?? "null";
             errors["scopes"] = [$"Unknown scope '{(unknown.Length > 32 ? unknown[..32] : unknown)}'; known: {string.Join(", ", Scopes.All)}."];
         }
 
@@ -35,6 +36,9 @@ public static partial class ApiKeyValidation
 
         return errors;
     }
+
+    /// <summary>True for a tenant name: 1-64 letters, digits, '.', '_' or '-' (it becomes part of Redis keys and headers).</summary>
+    public static bool IsTenant(string? tenant) => TenantPattern().IsMatch(tenant ?? string.Empty);
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
     private static partial Regex TenantPattern();

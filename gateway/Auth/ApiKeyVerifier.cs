@@ -28,7 +28,12 @@ public sealed class ApiKeyVerifier(
             return KeyVerdict.Unknown;
         }
 
-        var hash = ApiKeyStore.Hash(presented);
+        return await VerifyHashAsync(ApiKeyStore.Hash(presented));
+    }
+
+    /// <summary>Verifies a key by its hash (what a long-lived connection keeps instead of the secret).</summary>
+    public async Task<KeyVerdict> VerifyHashAsync(string hash)
+    {
         var now = time.GetUtcNow();
         if (_cache.TryGetValue(hash, out var cached) && now - cached.VerifiedAt < _options.KeyCacheTtl)
         {

@@ -124,11 +124,20 @@ public static class JwtAuthentication
             return;
         }
 
+        if (!ApiKeyValidation.IsTenant(tenant))
+        {
+            context.Fail($"The '{jwt.TenantClaim}' claim must be 1-64 letters, digits, '.', '_' or '-'.");
+            return;
+        }
+
         var subject = token.FindFirst("sub")?.Value;
         var keyId = "jwt:" + (token.FindFirst("jti")?.Value ?? subject ?? "anonymous");
         var scopes = token.FindAll(jwt.ScopeClaim).Concat(token.FindAll("scp"))
             .SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Distinct(StringComparer.Ordinal);
+            .Distinct(StringComparer.Ordinal)
+
+            // admin manages keys of every tenant: an operator's API key, never a tenant's token.
+            .Where(scope => scope != Scopes.Admin);
 
         var claims = new List<Claim>
         {

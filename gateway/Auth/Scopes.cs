@@ -17,4 +17,7 @@ public static class GatewayClaims
     public const string Scope = "scope";
     public const string KeyId = "key_id";
     public const string Plan = "plan";
+
+    /// <summary>The SHA-256 of the API key a caller presented, so a long-lived hub connection can re-check it.</summary>
+    public const string KeyHash = "key_hash";
 }

@@ -107,6 +107,12 @@ public static partial class JobRequests
 
         if (outcome.Conflict is { } conflict)
         {
+            if (outcome.ConflictIsTransient)
+            {
+                http.Response.Headers.RetryAfter = "1";
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Idempotency-Key In Use", detail: conflict);
+            }
+
             return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key Conflict", detail: conflict);
         }
 

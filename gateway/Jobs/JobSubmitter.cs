@@ -28,6 +28,8 @@ public sealed class JobSubmitter(
 {
     private static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
+    private const string CompareAndDelete = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
     /// <summary>A claim with no job after this long belongs to a request that died; it may be taken over.</summary>
     public static readonly TimeSpan AbandonedClaimAge = TimeSpan.FromSeconds(10);
 
@@ -35,11 +37,12 @@ public sealed class JobSubmitter(
     {
         var id = "job_" + Guid.CreateVersion7().ToString("N");
         RedisKey? idempotencyKey = null;
+        string? claim = null;
         if (submission.IdempotencyKey is { } clientKey)
         {
             idempotencyKey = $"idem:{{{submission.Tenant}}}:{Hash(clientKey)}";
             var fingerprint = Fingerprint(submission);
-            var claim = $"{id}|{fingerprint}|{time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}";
+            claim = $"{id}|{fingerprint}";
             var db = redis.GetDatabase();
             if (!await db.StringSetAsync(idempotencyKey.Value, claim, IdempotencyWindow, When.NotExists))
             {
@@ -53,7 +56,7 @@ public sealed class JobSubmitter(
                 // just been removed: claim the key afresh, once.
                 if (!await db.StringSetAsync(idempotencyKey.Value, claim, IdempotencyWindow, When.NotExists))
                 {
-                    return SubmitOutcome.IdempotencyConflict("Another request with this Idempotency-Key is in progress; retry.");
+                    return SubmitOutcome.InProgress("Another request with this Idempotency-Key is in progress; retry.");
                 }
             }
         }
@@ -63,11 +66,18 @@ public sealed class JobSubmitter(
         {
             if (!await activeJobs.TryReserveAsync(submission.Tenant, id, submission.MaxActiveJobs))
             {
-                await ForgetAsync(idempotencyKey);
+                await ForgetAsync(idempotencyKey, claim);
                 return SubmitOutcome.OverCap;
             }
 
             reserved = true;
+            if (idempotencyKey is { } key && (await redis.GetDatabase().StringGetAsync(key)) != claim)
+            {
+                // This request stalled so long that a retry took its claim over: the retry's job stands.
+                await activeJobs.ReleaseAsync(submission.Tenant, id);
+                return SubmitOutcome.InProgress("A retry with this Idempotency-Key took over while this request was stalled; retry to get its job.");
+            }
+
             var job = await CreateAndEnqueueAsync(id, submission, cancellationToken);
             return SubmitOutcome.Accepted(job, replayed: false);
         }
@@ -82,7 +92,7 @@ public sealed class JobSubmitter(
                     await activeJobs.ReleaseAsync(submission.Tenant, id);
                 }
 
-                await ForgetAsync(idempotencyKey);
+                await ForgetAsync(idempotencyKey, claim);
             }
             catch (Exception cleanup) when (Problems.ProblemsExtensions.IsDependencyFailure(cleanup))
             {
@@ -161,48 +171,50 @@ public sealed class JobSubmitter(
     /// </summary>
     private async Task<SubmitOutcome?> ReplayAsync(IDatabase db, RedisKey idempotencyKey, string fingerprint)
     {
-        var stored = (await db.StringGetAsync(idempotencyKey)).ToString();
-        var parts = stored.Split('|');
-        if (parts.Length != 3 || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var claimedAtMs))
+        var read = db.StringGetAsync(idempotencyKey);
+        var ttl = db.KeyTimeToLiveAsync(idempotencyKey);
+        var stored = (await read).ToString();
+        var separator = stored.IndexOf('|', StringComparison.Ordinal);
+        if (separator < 0 || await ttl is not { } remaining)
         {
             // It expired or was released between the two calls: the caller may simply retry.
-            return SubmitOutcome.IdempotencyConflict("The Idempotency-Key was just released; retry.");
+            return SubmitOutcome.InProgress("The Idempotency-Key was just released; retry.");
         }
 
-        if (parts[1] != fingerprint)
+        if (stored[(separator + 1)..] != fingerprint)
         {
             return SubmitOutcome.IdempotencyConflict("This Idempotency-Key was used with a different request.");
         }
 
-        // The first request may still be writing the record: wait briefly for it.
+        // The claim's age on Redis' clock, not this gateway's.
+        var age = IdempotencyWindow - remaining;
+        var jobId = stored[..separator];
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            if (await store.GetAsync(parts[0]) is { } job)
+            if (await store.GetAsync(jobId) is { } job)
             {
                 return SubmitOutcome.Accepted(job, replayed: true);
             }
 
-            if (time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(claimedAtMs) > AbandonedClaimAge)
+            if (age > AbandonedClaimAge)
             {
                 // Remove the claim only if it is still the one we read (another request may have taken it over).
-                await db.ScriptEvaluateAsync(
-                    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-                    [idempotencyKey],
-                    [stored]);
+                await db.ScriptEvaluateAsync(CompareAndDelete, [idempotencyKey], [stored]);
                 return null;
             }
 
+            // The first request may still be writing the record: wait briefly for it.
             await Task.Delay(TimeSpan.FromMilliseconds(20), time);
         }
 
-        return SubmitOutcome.IdempotencyConflict("The first request with this Idempotency-Key has not finished; retry.");
+        return SubmitOutcome.InProgress("The first request with this Idempotency-Key has not finished; retry.");
     }
 
-    private async Task ForgetAsync(RedisKey? idempotencyKey)
+    private async Task ForgetAsync(RedisKey? idempotencyKey, string? claim)
     {
-        if (idempotencyKey is { } key)
+        if (idempotencyKey is { } key && claim is not null)
         {
-            await redis.GetDatabase().KeyDeleteAsync(key);
+            await redis.GetDatabase().ScriptEvaluateAsync(CompareAndDelete, [key], [claim]);
         }
     }
 
@@ -223,11 +235,15 @@ public sealed class JobSubmitter(
 public sealed record JobSubmission(string Tenant, string Model, JobInput Input, string? IdempotencyKey, int MaxActiveJobs);
 
 /// <summary>What became of a submission.</summary>
-public sealed record SubmitOutcome(JobRecord? Job, bool Replayed, bool IsOverCap, string? Conflict)
+public sealed record SubmitOutcome(JobRecord? Job, bool Replayed, bool IsOverCap, string? Conflict, bool ConflictIsTransient)
 {
-    public static readonly SubmitOutcome OverCap = new(null, false, true, null);
+    public static readonly SubmitOutcome OverCap = new(null, false, true, null, false);
 
-    public static SubmitOutcome Accepted(JobRecord job, bool replayed) => new(job, replayed, false, null);
+    public static SubmitOutcome Accepted(JobRecord job, bool replayed) => new(job, replayed, false, null, false);
 
-    public static SubmitOutcome IdempotencyConflict(string detail) => new(null, false, false, detail);
+    /// <summary>The key was used for another request: retrying will not help (422).</summary>
+    public static SubmitOutcome IdempotencyConflict(string detail) => new(null, false, false, detail, false);
+
+    /// <summary>The key is busy or just changed hands: retry shortly (409 with Retry-After).</summary>
+    public static SubmitOutcome InProgress(string detail) => new(null, false, false, detail, true);
 }

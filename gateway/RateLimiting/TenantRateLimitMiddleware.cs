@@ -14,6 +14,7 @@ public sealed class TenantRateLimitMiddleware(RequestDelegate next, TenantRateLi
     public async Task InvokeAsync(HttpContext context)
     {
         if (BucketOf(context.GetEndpoint()) is not { } bucket
+            || (bucket == RateLimitMetadata.HubConnects && !IsHandshake(context.Request))
             || await limiter.AcquireAsync(context.User, bucket) is not { } decision)
         {
             await next(context);
@@ -36,6 +37,14 @@ public sealed class TenantRateLimitMiddleware(RequestDelegate next, TenantRateLi
 
     public static string Seconds(TimeSpan span) =>
         Math.Max(0, (long)Math.Ceiling(span.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A SignalR handshake: the negotiate call, or a connection start without a negotiated id
+    /// (WebSockets with skipNegotiation). Long-polling and SSE polls carry the id of a connection
+    /// already paid for, and are not charged again.
+    /// </summary>
+    private static bool IsHandshake(HttpRequest request) =>
+        request.Path.Value?.EndsWith("/negotiate", StringComparison.Ordinal) == true || !request.Query.ContainsKey("id");
 
     private static string? BucketOf(Endpoint? endpoint) =>
         endpoint?.Metadata.GetMetadata<RateLimitMetadata>()?.Bucket

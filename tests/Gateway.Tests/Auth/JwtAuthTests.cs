@@ -61,6 +61,8 @@ public sealed class JwtAuthTests
             .SetName("Token_WithoutTheTenantClaim_Returns401InvalidToken");
         yield return new TestCaseData(Mint(tenant: null, extra: new() { ["tenant"] = new[] { "a", "b" } }), "'tenant' claim")
             .SetName("Token_WithTwoTenants_Returns401InvalidToken");
+        yield return new TestCaseData(Mint(tenant: "bad tenant\r\nX-Injected: 1"), "'tenant' claim must be")
+            .SetName("Token_WithATenantThatIsNotATenantName_Returns401InvalidToken");
         yield return new TestCaseData("eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln", "not valid")
             .SetName("Token_WithAPayloadThatIsNotJson_Returns401InvalidToken");
     }
@@ -146,6 +148,18 @@ public sealed class JwtAuthTests
         using var submit = await client.PostAsJsonAsync("/v1/jobs", Job()).WaitAsync(Timeout);
 
         Assert.That(submit.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+    }
+
+    [Test]
+    public async Task AdminScopeInAToken_IsIgnored_SoNoTenantCanManageOthersKeys()
+    {
+        using var client = _gateway.CreateClient(Mint(TestStack.UniqueName("tenant"), scopes: [Scopes.JobsRead, Scopes.Admin]));
+
+        using var list = await client.GetAsync("/admin/keys").WaitAsync(Timeout);
+        using var create = await client.PostAsJsonAsync("/admin/keys", new { tenant = "someone-else", name = "x", scopes = new[] { "jobs:read" } }).WaitAsync(Timeout);
+
+        Assert.That(list.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        Assert.That(create.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
     }
 
     [Test]

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace InferenceGateway.Tests.Auth;
@@ -101,6 +102,42 @@ public sealed class KeysAdminTests
     }
 
     [Test]
+    public async Task RevokedKey_OnAnOpenHubConnection_CanMakeNoMoreCalls_AndTheConnectionCloses()
+    {
+        var tenant = TestStack.UniqueName("hub-revoke");
+        var store = _a.Services.GetRequiredService<ApiKeyStore>();
+        var created = await store.CreateAsync(new NewApiKey(tenant, "hub", [Scopes.JobsRead, Scopes.JobsWrite]));
+        using var client = _a.CreateClient(created.Key);
+        using var submit = await client.PostAsJsonAsync("/v1/jobs", new { model = "all-minilm-l6-v2", input = new { texts = new[] { "x" } } }).WaitAsync(Timeout);
+        var jobId = JsonDocument.Parse(await submit.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        await using var hub = _a.CreateHubConnection(created.Key);
+        using var cts = new CancellationTokenSource(Timeout);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
+        await hub.StartAsync(cts.Token);
+
+        await store.RevokeAsync(created.Details.Id);
+        Exception? refused = null;
+        while (refused is null && !cts.IsCancellationRequested)
+        {
+            try
+            {
+                await using var events = hub.StreamAsync<InferenceGateway.Contracts.JobEvent>("StreamJob", jobId, 0L, cts.Token).GetAsyncEnumerator(cts.Token);
+                await events.MoveNextAsync();
+                await Task.Delay(10, cts.Token);
+            }
+            catch (Exception ex) when (!cts.IsCancellationRequested)
+            {
+                // A HubException, or the stream cut short as the server closes the connection.
+                refused = ex;
+            }
+        }
+
+        Assert.That(refused, Is.Not.Null, "calls on the open connection kept working after the revocation");
+        await closed.Task.WaitAsync(Timeout);
+    }
+
+    [Test]
     public async Task ExpiredKey_IsRefused()
     {
         var store = _a.Services.GetRequiredService<ApiKeyStore>();
@@ -129,6 +166,7 @@ public sealed class KeysAdminTests
     [TestCase("{\"tenant\": \"bad tenant!\", \"name\": \"n\", \"scopes\": [\"jobs:read\"]}", "tenant", TestName = "CreateKey_WithABadTenant_Is400")]
     [TestCase("{\"tenant\": \"t\", \"name\": \"n\", \"scopes\": [\"root\"]}", "scopes", TestName = "CreateKey_WithAnUnknownScope_Is400")]
     [TestCase("{\"tenant\": \"t\", \"name\": \"n\", \"scopes\": []}", "scopes", TestName = "CreateKey_WithNoScopes_Is400")]
+    [TestCase("{\"tenant\": \"t\", \"name\": \"n\", \"scopes\": [null]}", "scopes", TestName = "CreateKey_WithANullScope_Is400")]
     [TestCase("{\"tenant\": \"t\", \"name\": \"n\", \"scopes\": [\"jobs:read\"], \"plan\": \"platinum\"}", "plan", TestName = "CreateKey_WithAnUnknownPlan_Is400")]
     [TestCase("{\"tenant\": \"t\", \"name\": \"n\", \"scopes\": [\"jobs:read\"], \"expiresAt\": \"2001-01-01T00:00:00Z\"}", "expiresAt", TestName = "CreateKey_ExpiringInThePast_Is400")]
     public async Task CreateKey_Invalid_Is400WithTheField(string body, string field)

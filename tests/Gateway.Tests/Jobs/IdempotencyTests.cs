@@ -116,13 +116,12 @@ public sealed class IdempotencyTests
         var idempotencyKey = Guid.NewGuid().ToString();
         var fingerprint = InferenceGateway.Gateway.Jobs.JobSubmitter.Fingerprint(
             new InferenceGateway.Gateway.Jobs.JobSubmission(tenant, "all-minilm-l6-v2", new InferenceGateway.Contracts.JobInput { Texts = ["abandoned"] }, idempotencyKey, 0));
-        var claimedAt = DateTimeOffset.UtcNow - InferenceGateway.Gateway.Jobs.JobSubmitter.AbandonedClaimAge - TimeSpan.FromSeconds(1);
-
-        // What a gateway leaves behind when it dies between claiming the key and writing the job.
+        // What a gateway leaves behind when it dies between claiming the key and writing the job,
+        // 11 s ago (its age is read from the key's TTL on Redis' clock).
         await TestStack.Multiplexer.GetDatabase().StringSetAsync(
             $"idem:{{{tenant}}}:{InferenceGateway.Gateway.Jobs.JobSubmitter.Hash(idempotencyKey)}",
-            $"job_{Guid.NewGuid():N}|{fingerprint}|{claimedAt.ToUnixTimeMilliseconds()}",
-            TimeSpan.FromHours(24));
+            $"job_{Guid.NewGuid():N}|{fingerprint}",
+            TimeSpan.FromHours(24) - InferenceGateway.Gateway.Jobs.JobSubmitter.AbandonedClaimAge - TimeSpan.FromSeconds(1));
         var before = await QueuedAsync();
 
         using var retry = await SubmitAsync(client, idempotencyKey, "abandoned");
@@ -132,6 +131,27 @@ public sealed class IdempotencyTests
         Assert.That(retry.Headers.Contains("Idempotent-Replayed"), Is.False, "a new job, not the phantom");
         Assert.That(await IdOf(again), Is.EqualTo(await IdOf(retry)), "and the key now names the new job");
         Assert.That(await QueuedAsync() - before, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task AFreshClaimWithoutAJobYet_Is409WithRetryAfter_NotAFinal422()
+    {
+        var tenant = TestStack.UniqueName("tenant");
+        using var client = _a.CreateClient(await _a.CreateKeyAsync(tenant));
+        var idempotencyKey = Guid.NewGuid().ToString();
+        var fingerprint = InferenceGateway.Gateway.Jobs.JobSubmitter.Fingerprint(
+            new InferenceGateway.Gateway.Jobs.JobSubmission(tenant, "all-minilm-l6-v2", new InferenceGateway.Contracts.JobInput { Texts = ["in flight"] }, idempotencyKey, 0));
+        await TestStack.Multiplexer.GetDatabase().StringSetAsync(
+            $"idem:{{{tenant}}}:{InferenceGateway.Gateway.Jobs.JobSubmitter.Hash(idempotencyKey)}",
+            $"job_{Guid.NewGuid():N}|{fingerprint}",
+            TimeSpan.FromHours(24));
+        var before = await QueuedAsync();
+
+        using var response = await SubmitAsync(client, idempotencyKey, "in flight");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Conflict), await response.Content.ReadAsStringAsync());
+        Assert.That(response.Headers.RetryAfter, Is.Not.Null);
+        Assert.That(await QueuedAsync(), Is.EqualTo(before));
     }
 
     [TestCase("", TestName = "IdempotencyKey_Empty_IsIgnored")]
