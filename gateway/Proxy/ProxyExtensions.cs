@@ -30,7 +30,12 @@ public static class ProxyExtensions
                 context.AddRequestHeaderRemove("Authorization");
                 context.AddRequestTransform(transform =>
                 {
-                    transform.ProxyRequest.Headers.Remove(TenantHeader);
+                    // Drop any caller-sent copy, also spelt with '_' (CGI-style upstreams fold both into one name).
+                    foreach (var name in transform.ProxyRequest.Headers.Select(h => h.Key).Where(IsTenantHeader).ToList())
+                    {
+                        transform.ProxyRequest.Headers.Remove(name);
+                    }
+
                     if (transform.HttpContext.User.FindFirstValue(GatewayClaims.Tenant) is { } tenant)
                     {
                         transform.ProxyRequest.Headers.TryAddWithoutValidation(TenantHeader, tenant);
@@ -41,6 +46,9 @@ public static class ProxyExtensions
             });
         return builder;
     }
+
+    private static bool IsTenantHeader(string name) =>
+        string.Equals(name.Replace('_', '-'), TenantHeader, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Maps the proxied routes. The pipeline: forwarder errors become problem+json; async routes

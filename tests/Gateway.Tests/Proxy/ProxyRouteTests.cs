@@ -106,6 +106,7 @@ public sealed class ProxyRouteTests
         using var client = _gateway.CreateClient(_readKey);
         client.DefaultRequestHeaders.Add("X-Test", marker);
         client.DefaultRequestHeaders.Add("X-Gateway-Tenant", "forged-tenant");
+        client.DefaultRequestHeaders.Add("X_Gateway_Tenant", "forged-underscore");
 
         using var response = await client.GetAsync("/echo/a/b?x=1").WaitAsync(Timeout);
 
@@ -122,6 +123,7 @@ public sealed class ProxyRouteTests
             Assert.That(seen.Headers.GetValueOrDefault("X-Forwarded-Host"), Is.EqualTo(_gateway.BaseAddress.Authority));
             Assert.That(seen.Headers.ContainsKey("Authorization"), Is.False, "the caller's API key stays at the edge");
             Assert.That(seen.Headers.GetValueOrDefault("X-Gateway-Tenant"), Is.EqualTo(_tenant), "the tenant comes from the key, not the caller");
+            Assert.That(seen.Headers.ContainsKey("X_Gateway_Tenant"), Is.False, "nor from a look-alike spelt with underscores");
         });
     }
 
