@@ -9,7 +9,10 @@ public sealed class RateLimitMetadata(string bucket)
     /// <summary>SignalR negotiate/connect handshakes: the plan's hub limits.</summary>
     public const string HubConnects = "hub";
 
-    /// <summary>The YARP route metadata key that attaches a bucket to a proxied route.</summary>
+    /// <summary>A proxied route's <c>RateLimit</c> value that turns its limit off.</summary>
+    public const string None = "none";
+
+    /// <summary>The YARP route metadata key that names a proxied route's bucket (default: <see cref="Requests"/>).</summary>
     public const string RouteMetadataKey = "RateLimit";
 
     public string Bucket { get; } = bucket;

@@ -46,10 +46,25 @@ public sealed class TenantRateLimitMiddleware(RequestDelegate next, TenantRateLi
     private static bool IsHandshake(HttpRequest request) =>
         request.Path.Value?.EndsWith("/negotiate", StringComparison.Ordinal) == true || !request.Query.ContainsKey("id");
 
-    private static string? BucketOf(Endpoint? endpoint) =>
-        endpoint?.Metadata.GetMetadata<RateLimitMetadata>()?.Bucket
-        ?? (endpoint?.Metadata.GetMetadata<RouteModel>()?.Config.Metadata is { } metadata
-            && metadata.TryGetValue(RateLimitMetadata.RouteMetadataKey, out var bucket) && bucket.Length > 0
-                ? bucket
-                : null);
+    /// <summary>
+    /// The endpoint's bucket: its <see cref="RateLimitMetadata"/>; for a proxied route, its
+    /// <c>RateLimit</c> metadata, the request bucket when it names none, and no limit for <c>none</c>.
+    /// </summary>
+    private static string? BucketOf(Endpoint? endpoint)
+    {
+        if (endpoint?.Metadata.GetMetadata<RateLimitMetadata>() is { } limited)
+        {
+            return limited.Bucket;
+        }
+
+        if (endpoint?.Metadata.GetMetadata<RouteModel>() is not { } route)
+        {
+            return null;
+        }
+
+        var bucket = route.Config.Metadata?.GetValueOrDefault(RateLimitMetadata.RouteMetadataKey);
+        return string.IsNullOrEmpty(bucket) ? RateLimitMetadata.Requests
+            : string.Equals(bucket, RateLimitMetadata.None, StringComparison.OrdinalIgnoreCase) ? null
+            : bucket;
+    }
 }

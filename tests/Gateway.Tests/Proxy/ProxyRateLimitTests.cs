@@ -4,7 +4,7 @@ using InferenceGateway.Tests.Infrastructure;
 
 namespace InferenceGateway.Tests.Proxy;
 
-/// <summary>A proxied route with <c>Metadata:RateLimit</c>: the tenant's plan applies before the upstream sees anything.</summary>
+/// <summary>Proxied routes are limited by the tenant's plan (request bucket by default, <c>Metadata:RateLimit</c> to name another or <c>none</c>) before the upstream sees anything.</summary>
 [TestFixture]
 public sealed class ProxyRateLimitTests
 {
@@ -24,6 +24,10 @@ public sealed class ProxyRateLimitTests
         configuration["ReverseProxy:Routes:open:ClusterId"] = "up";
         configuration["ReverseProxy:Routes:open:AuthorizationPolicy"] = "jobs:read";
         configuration["ReverseProxy:Routes:open:Match:Path"] = "/open/{**rest}";
+        configuration["ReverseProxy:Routes:open:Metadata:RateLimit"] = "none";
+        configuration["ReverseProxy:Routes:plain:ClusterId"] = "up";
+        configuration["ReverseProxy:Routes:plain:AuthorizationPolicy"] = "jobs:read";
+        configuration["ReverseProxy:Routes:plain:Match:Path"] = "/plain/{**rest}";
         configuration["ReverseProxy:Clusters:up:Destinations:a:Address"] = upstream.Address.ToString();
         await using var gateway = await GatewayServer.StartAsync(configuration);
         using var client = gateway.CreateClient(await gateway.CreateKeyAsync(new NewApiKey(TestStack.UniqueName("tenant"), "proxy", [Scopes.JobsRead], "tiny")));
@@ -37,6 +41,7 @@ public sealed class ProxyRateLimitTests
             }
 
             using var unlimited = await client.GetAsync("/open/anything").WaitAsync(Timeout);
+            using var byDefault = await client.GetAsync("/plain/anything").WaitAsync(Timeout);
 
             Assert.That(answers.Select(a => a.StatusCode), Is.EqualTo(new[] { HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests }));
             Assert.That(answers[0].Headers.GetValues("RateLimit-Limit").Single(), Is.EqualTo("2"));
@@ -45,7 +50,8 @@ public sealed class ProxyRateLimitTests
             Assert.That(answers[2].Headers.RetryAfter, Is.Not.Null);
             Assert.That(upstream.Received.Select(r => r.PathAndQuery), Is.EqualTo(new[] { "/limited/item/0", "/limited/item/1", "/open/anything" }), "the refused request never reached the upstream");
             Assert.That(unlimited.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-            Assert.That(unlimited.Headers.Contains("RateLimit-Limit"), Is.False, "a route without RateLimit metadata is not limited");
+            Assert.That(unlimited.Headers.Contains("RateLimit-Limit"), Is.False, "RateLimit: none turns the limit off");
+            Assert.That(byDefault.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests), "a route that names no bucket draws from the request bucket, already empty");
         }
         finally
         {
