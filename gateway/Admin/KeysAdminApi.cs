@@ -19,7 +19,7 @@ public static class KeysAdminApi
     }
 
     private static async Task<Results<Created<ApiKeyCreated>, ValidationProblem, ProblemHttpResult>> CreateAsync(
-        HttpContext http, JsonBodyReader json, ApiKeyStore store, IOptionsMonitor<RateLimitOptions> rateLimits, CancellationToken cancellationToken)
+        HttpContext http, JsonBodyReader json, ApiKeyStore store, IOptionsMonitor<RateLimitOptions> rateLimits, TimeProvider time, CancellationToken cancellationToken)
     {
         var body = await json.ReadAsync<CreateKeyRequest>(http.Request, cancellationToken);
         if (body.Problem is { } refused)
@@ -40,7 +40,7 @@ public static class KeysAdminApi
             request.Plan,
             request.ExpiresAt);
         var errors = ApiKeyValidation.Validate(newKey, rateLimits.CurrentValue.Plans.Keys);
-        if (request.ExpiresAt is { } expires && expires <= DateTimeOffset.UtcNow)
+        if (request.ExpiresAt is { } expires && expires <= time.GetUtcNow())
         {
             errors["expiresAt"] = ["'expiresAt' must be in the future."];
         }
