@@ -111,9 +111,11 @@ public sealed class RateLimitTests
         }
 
         using var request = await client.GetAsync("/v1/models").WaitAsync(Timeout);
+        using var poll = await client.GetAsync("/hubs/jobs?id=not-a-connection").WaitAsync(Timeout);
 
         Assert.That(negotiations, Is.EqualTo(new[] { HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests }));
         Assert.That(request.StatusCode, Is.EqualTo(HttpStatusCode.OK), "requests draw from another bucket");
+        Assert.That(poll.StatusCode, Is.Not.EqualTo(HttpStatusCode.TooManyRequests), "a transport request on a negotiated connection (long polling, SSE) is not a handshake");
     }
 
     [Test]
