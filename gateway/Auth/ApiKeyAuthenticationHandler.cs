@@ -41,10 +41,16 @@ public sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
+        if (!ApiKeyStore.LooksLikeKey(presented))
+        {
+            return AuthenticateResult.Fail(KeyVerdict.Unknown.Failure!);
+        }
+
+        var hash = ApiKeyStore.Hash(presented);
         KeyVerdict verdict;
         try
         {
-            verdict = await keys.VerifyAsync(presented);
+            verdict = await keys.VerifyHashAsync(hash);
         }
         catch (KeyStoreUnavailableException ex)
         {
@@ -63,7 +69,7 @@ public sealed class ApiKeyAuthenticationHandler(
             new(GatewayClaims.Tenant, key.Tenant),
             new(GatewayClaims.KeyId, key.Id),
             new(ClaimTypes.NameIdentifier, key.Id),
-            new(GatewayClaims.KeyHash, ApiKeyStore.Hash(presented)),
+            new(GatewayClaims.KeyHash, hash),
         };
         if (key.Plan is { } plan)
         {

@@ -21,17 +21,7 @@ public sealed class ApiKeyVerifier(
     private readonly ConcurrentDictionary<string, CachedKey> _cache = new(StringComparer.Ordinal);
     private readonly AuthOptions _options = options.Value;
 
-    public async Task<KeyVerdict> VerifyAsync(string presented)
-    {
-        if (!ApiKeyStore.LooksLikeKey(presented))
-        {
-            return KeyVerdict.Unknown;
-        }
-
-        return await VerifyHashAsync(ApiKeyStore.Hash(presented));
-    }
-
-    /// <summary>Verifies a key by its hash (what a long-lived connection keeps instead of the secret).</summary>
+    /// <summary>Verifies a key by its SHA-256 (see <see cref="ApiKeyStore.Hash"/>), the form a long-lived connection keeps too.</summary>
     public async Task<KeyVerdict> VerifyHashAsync(string hash)
     {
         var now = time.GetUtcNow();
