@@ -197,13 +197,7 @@ public sealed class JobFlowTests
         Assert.That(error!.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
     }
 
-    private async Task<string> SubmitAsync(string text)
-    {
-        using var client = _gateway.CreateClient(_key);
-        using var response = await client.PostAsJsonAsync("/v1/jobs", new { model = "all-minilm-l6-v2", input = new { texts = new[] { text } } }).WaitAsync(Timeout);
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
-    }
+    private Task<string> SubmitAsync(string text) => _gateway.SubmitJobAsync(_key, text);
 
     private static string StripTraceId(string problem) =>
         System.Text.RegularExpressions.Regex.Replace(problem, "\"traceId\":\"[^\"]*\"", string.Empty);

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Net.Http.Headers;
 using InferenceGateway.Contracts;
 using InferenceGateway.Gateway;
@@ -56,6 +57,16 @@ public sealed class GatewayServer : IAsyncDisposable
     {
         var created = await Services.GetRequiredService<ApiKeyStore>().CreateAsync(request);
         return created.Key;
+    }
+
+    /// <summary>Submits an embedding job for <paramref name="texts"/>, asserts the 202, and returns the job id.</summary>
+    public async Task<string> SubmitJobAsync(string apiKey, params string[] texts)
+    {
+        using var client = CreateClient(apiKey);
+        using var response = await client.PostAsJsonAsync("/v1/jobs", new { model = "all-minilm-l6-v2", input = new { texts } }).WaitAsync(TimeSpan.FromSeconds(30));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.Accepted), body);
+        return System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
     }
 
     public HttpClient CreateClient(string? apiKey = null)

@@ -14,6 +14,7 @@ public static class TestStack
     private static ExternalProcess? _redis;
     private static ExternalProcess? _sqs;
     private static ConnectionMultiplexer? _multiplexer;
+    private static AmazonSQSClient? _sqsClient;
 
     public static string RedisConfiguration => $"127.0.0.1:{Redis.Port}";
 
@@ -37,6 +38,7 @@ public static class TestStack
                 ["FAUXQS_LOGGER"] = "false",
             });
         _multiplexer = await ConnectionMultiplexer.ConnectAsync(RedisConfiguration);
+        _sqsClient = CreateSqsClient();
     }
 
     public static Task<ExternalProcess> StartRedisAsync(int? port = null) =>
@@ -47,6 +49,7 @@ public static class TestStack
 
     public static async Task StopAsync()
     {
+        _sqsClient?.Dispose();
         if (_multiplexer is not null)
         {
             await _multiplexer.DisposeAsync();
@@ -61,6 +64,15 @@ public static class TestStack
         {
             await _redis.DisposeAsync();
         }
+    }
+
+    /// <summary>Messages on a queue, visible or in flight: what "nothing was enqueued" is checked against.</summary>
+    public static async Task<int> QueuedCountAsync(string queueName)
+    {
+        var sqs = _sqsClient ?? throw new InvalidOperationException("The test stack is not started.");
+        var url = (await sqs.GetQueueUrlAsync(queueName)).QueueUrl;
+        var attributes = await sqs.GetQueueAttributesAsync(url, ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]);
+        return attributes.ApproximateNumberOfMessages + attributes.ApproximateNumberOfMessagesNotVisible;
     }
 
     /// <summary>An SQS client for the emulator, for tests that inspect queues directly.</summary>

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Amazon.SQS;
 using InferenceGateway.Tests.Infrastructure;
 
 namespace InferenceGateway.Tests.Jobs;
@@ -14,7 +13,6 @@ public sealed class IdempotencyTests
 
     private GatewayServer _a = null!;
     private GatewayServer _b = null!;
-    private AmazonSQSClient _sqs = null!;
     private string _queue = null!;
 
     [OneTimeSetUp]
@@ -24,13 +22,11 @@ public sealed class IdempotencyTests
         var configuration = TestStack.Configuration(_queue);
         _a = await GatewayServer.StartAsync(configuration);
         _b = await GatewayServer.StartAsync(configuration);
-        _sqs = TestStack.CreateSqsClient();
     }
 
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        _sqs.Dispose();
         await _b.DisposeAsync();
         await _a.DisposeAsync();
     }
@@ -193,10 +189,5 @@ public sealed class IdempotencyTests
     private static async Task<string> IdOf(HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
 
-    private async Task<int> QueuedAsync()
-    {
-        var url = (await _sqs.GetQueueUrlAsync(_queue)).QueueUrl;
-        var attributes = await _sqs.GetQueueAttributesAsync(url, ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]);
-        return attributes.ApproximateNumberOfMessages + attributes.ApproximateNumberOfMessagesNotVisible;
-    }
+    private Task<int> QueuedAsync() => TestStack.QueuedCountAsync(_queue);
 }

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Amazon.SQS;
 using InferenceGateway.Tests.Infrastructure;
 
 namespace InferenceGateway.Tests.Jobs;
@@ -17,7 +16,6 @@ public sealed class SubmitValidationTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private GatewayServer _gateway = null!;
-    private AmazonSQSClient _sqs = null!;
     private string _queueName = null!;
     private string _key = null!;
 
@@ -48,13 +46,11 @@ public sealed class SubmitValidationTests
         _queueName = TestStack.UniqueName("bad-input");
         _gateway = await GatewayServer.StartAsync(TestStack.Configuration(_queueName));
         _key = await _gateway.CreateKeyAsync(TestStack.UniqueName("tenant"));
-        _sqs = TestStack.CreateSqsClient();
     }
 
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        _sqs.Dispose();
         await _gateway.DisposeAsync();
     }
 
@@ -176,10 +172,5 @@ public sealed class SubmitValidationTests
     private async Task AssertNothingEnqueuedAsync() =>
         Assert.That(await QueuedCountAsync(_queueName), Is.Zero, "a rejected request must not reach the queue");
 
-    private async Task<int> QueuedCountAsync(string queueName)
-    {
-        var url = (await _sqs.GetQueueUrlAsync(queueName)).QueueUrl;
-        var attributes = await _sqs.GetQueueAttributesAsync(url, ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]);
-        return attributes.ApproximateNumberOfMessages + attributes.ApproximateNumberOfMessagesNotVisible;
-    }
+    private static Task<int> QueuedCountAsync(string queueName) => TestStack.QueuedCountAsync(queueName);
 }

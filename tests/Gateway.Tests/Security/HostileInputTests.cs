@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Amazon.SQS;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Tests.Infrastructure;
@@ -26,7 +25,6 @@ public sealed class HostileInputTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private GatewayServer _gateway = null!;
-    private AmazonSQSClient _sqs = null!;
     private string _queueName = null!;
     private Target _target = null!;
 
@@ -39,7 +37,6 @@ public sealed class HostileInputTests
     {
         _queueName = TestStack.UniqueName("hostile");
         _gateway = await GatewayServer.StartAsync(TestStack.Configuration(_queueName));
-        _sqs = TestStack.CreateSqsClient();
         var tenant = TestStack.UniqueName("tenant");
         var store = _gateway.Services.GetRequiredService<ApiKeyStore>();
 
@@ -68,7 +65,6 @@ public sealed class HostileInputTests
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        _sqs.Dispose();
         await _gateway.DisposeAsync();
     }
 
@@ -378,12 +374,7 @@ public sealed class HostileInputTests
         Assert.That(health.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the gateway must stay healthy");
     }
 
-    private async Task<int> QueuedCountAsync()
-    {
-        var url = (await _sqs.GetQueueUrlAsync(_queueName)).QueueUrl;
-        var attributes = await _sqs.GetQueueAttributesAsync(url, ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]);
-        return attributes.ApproximateNumberOfMessages + attributes.ApproximateNumberOfMessagesNotVisible;
-    }
+    private Task<int> QueuedCountAsync() => TestStack.QueuedCountAsync(_queueName);
 
     /// <summary>A hostile request, the status it must get, and how to send it.</summary>
     public sealed record HostileCase(string Name, int Status, Func<Target, Task<Answer>> Send)

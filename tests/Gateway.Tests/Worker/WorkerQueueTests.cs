@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Amazon.SQS;
 using Amazon.SQS.Model;
@@ -130,13 +128,7 @@ public sealed class WorkerQueueTests
         Assert.That((await store.GetAsync(jobId))!.Status, Is.EqualTo(JobStatuses.Completed));
     }
 
-    private async Task<string> SubmitAsync(string text)
-    {
-        using var client = _gateway.CreateClient(_key);
-        using var response = await client.PostAsJsonAsync("/v1/jobs", new { model = "all-minilm-l6-v2", input = new { texts = new[] { text } } }).WaitAsync(Timeout);
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
-    }
+    private Task<string> SubmitAsync(string text) => _gateway.SubmitJobAsync(_key, text);
 
     private async Task<Message?> ReceiveFromDeadLetterAsync(string url, string marker)
     {
