@@ -65,6 +65,17 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     public Task<AppendResult> AppendAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates, CancellationToken cancellationToken = default) =>
         RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), recordUpdates);
 
+    /// <summary>Ends a job as <c>failed</c> with <paramref name="error"/> (a no-op on a job that already ended).</summary>
+    public Task<AppendResult> FailAsync(string jobId, JobError error)
+    {
+        var errorJson = JsonSerializer.Serialize(error, ContractsJsonContext.Default.JobError);
+        return AppendAsync(
+            jobId,
+            JobEventTypes.Failed,
+            $$"""{"error":{{errorJson}}}""",
+            [new(JobFields.Status, JobStatuses.Failed), new(JobFields.Error, errorJson), new(JobFields.CompletedAt, Format(time.GetUtcNow()))]);
+    }
+
     /// <summary>Reads a job's record, or null when there is no such job.</summary>
     public async Task<JobRecord?> GetAsync(string jobId)
     {

@@ -142,13 +142,7 @@ public sealed class JobSubmitter(
         catch (Exception ex)
         {
             Log.EnqueueFailed(logger, ex, id);
-            var error = JsonSerializer.Serialize(new JobError("enqueue_failed", "The job could not be put on the queue."), ContractsJsonContext.Default.JobError);
-            await store.AppendAsync(
-                id,
-                JobEventTypes.Failed,
-                $$"""{"error":{{error}}}""",
-                [new(JobFields.Status, JobStatuses.Failed), new(JobFields.Error, error), new(JobFields.CompletedAt, RedisJobStore.Format(time.GetUtcNow()))],
-                CancellationToken.None);
+            await store.FailAsync(id, new JobError("enqueue_failed", "The job could not be put on the queue."));
             throw;
         }
 

@@ -33,7 +33,7 @@ public sealed class JobProcessor(
             if (job?.JobId is { Length: > 0 } unreadableJobId)
             {
                 // Close the job first, so its client hears why instead of waiting for ever.
-                await FailUnreadableAsync(unreadableJobId, reason, cancellationToken);
+                await store.FailAsync(unreadableJobId, new JobError("unsupported_message", $"No worker could read this job: {reason}."));
                 if (job.Tenant is { Length: > 0 } tenant)
                 {
                     await activeJobs.ReleaseAsync(tenant, unreadableJobId);
@@ -163,16 +163,6 @@ public sealed class JobProcessor(
         return reason.Length == 0;
     }
 
-    private async Task FailUnreadableAsync(string jobId, string reason, CancellationToken cancellationToken)
-    {
-        var error = JsonSerializer.Serialize(new JobError("unsupported_message", $"No worker could read this job: {reason}."), ContractsJsonContext.Default.JobError);
-        await store.AppendAsync(
-            jobId,
-            JobEventTypes.Failed,
-            $$"""{"error":{{error}}}""",
-            [new(JobFields.Status, JobStatuses.Failed), new(JobFields.Error, error), new(JobFields.CompletedAt, RedisJobStore.Format(time.GetUtcNow()))],
-            cancellationToken);
-    }
 
     private static Activity? StartActivity(Message message, JobMessage job)
     {
