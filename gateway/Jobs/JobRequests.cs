@@ -75,7 +75,7 @@ public static partial class JobRequests
     /// active-jobs cap, and answers 202 (with <c>Idempotent-Replayed</c> on a replay), 400 for a bad
     /// key, 422 when the key was used for another request, 429 over the cap.
     /// </summary>
-    public static async Task<Results<Accepted<JobAccepted>, ProblemHttpResult>> SubmitAsync(
+    public static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
         HttpContext http,
         JobSubmitter submitter,
         RateLimitOptions rateLimits,

@@ -55,13 +55,7 @@ public static partial class JobsApi
             return TypedResults.ValidationProblem(errors, title: "The job is not valid.");
         }
 
-        var submitted = await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, request!.Model!, request.Input!, cancellationToken);
-        return submitted.Result switch
-        {
-            Accepted<JobAccepted> accepted => accepted,
-            ProblemHttpResult problem => problem,
-            _ => throw new InvalidOperationException("Unexpected submit result."),
-        };
+        return await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, request!.Model!, request.Input!, cancellationToken);
     }
 
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(string id, HttpContext http, RedisJobStore store)

@@ -163,7 +163,6 @@ public sealed class JobProcessor(
         return reason.Length == 0;
     }
 
-
     private static Activity? StartActivity(Message message, JobMessage job)
     {
         var parent = message.MessageAttributes?.GetValueOrDefault(JobMessageAttributes.TraceParent)?.StringValue;
