@@ -40,7 +40,7 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     private readonly long _ttlSeconds = (long)options.Value.Retention.TotalSeconds;
 
     /// <summary>Creates a job's record and appends its <c>queued</c> event.</summary>
-    public Task<AppendResult> CreateAsync(string jobId, string tenant, string model, DateTimeOffset createdAt, CancellationToken cancellationToken = default)
+    public Task<AppendResult> CreateAsync(string jobId, string tenant, string model, DateTimeOffset createdAt)
     {
         var data = JsonSerializer.Serialize(new Dictionary<string, string> { ["model"] = model });
         return RunAsync(
@@ -62,7 +62,7 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     /// Appends an event and applies <paramref name="recordUpdates"/> to the record, unless the job
     /// is unknown or already ended.
     /// </summary>
-    public Task<AppendResult> AppendAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates, CancellationToken cancellationToken = default) =>
+    public Task<AppendResult> AppendAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates) =>
         RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), recordUpdates);
 
     /// <summary>Ends a job as <c>failed</c> with <paramref name="error"/> (a no-op on a job that already ended).</summary>

@@ -107,7 +107,7 @@ public sealed class JobSubmitter(
     {
         var createdAt = time.GetUtcNow();
         var urls = await queue.GetUrlsAsync(cancellationToken);
-        var created = await store.CreateAsync(id, submission.Tenant, submission.Model, createdAt, cancellationToken);
+        var created = await store.CreateAsync(id, submission.Tenant, submission.Model, createdAt);
         if (created.Outcome != AppendOutcome.Appended)
         {
             throw new InvalidOperationException($"Job id {id} collided ({created.Outcome}).");

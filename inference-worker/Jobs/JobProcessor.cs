@@ -69,8 +69,7 @@ public sealed class JobProcessor(
                 new(JobFields.Status, JobStatuses.Running),
                 new(JobFields.StartedAt, RedisJobStore.Format(startedAt)),
                 new(JobFields.QueueMs, queueMs.ToString(CultureInfo.InvariantCulture)),
-            ],
-            cancellationToken);
+            ]);
         if (started.Outcome != AppendOutcome.Appended)
         {
             Log.JobAlreadySettled(logger, job.JobId, started.Outcome.ToString(), message.MessageId);
@@ -123,7 +122,7 @@ public sealed class JobProcessor(
             var resultJson = JsonSerializer.Serialize(result, ContractsJsonContext.Default.EmbeddingResult);
             fields.Add(new(JobFields.Status, JobStatuses.Completed));
             fields.Add(new(JobFields.Result, resultJson));
-            final = await store.AppendAsync(job.JobId, JobEventTypes.Completed, $$"""{"result":{{resultJson}},"metrics":{{metricsJson}}}""", fields, cancellationToken);
+            final = await store.AppendAsync(job.JobId, JobEventTypes.Completed, $$"""{"result":{{resultJson}},"metrics":{{metricsJson}}}""", fields);
         }
         else
         {
@@ -131,7 +130,7 @@ public sealed class JobProcessor(
             var errorJson = JsonSerializer.Serialize(error, ContractsJsonContext.Default.JobError);
             fields.Add(new(JobFields.Status, JobStatuses.Failed));
             fields.Add(new(JobFields.Error, errorJson));
-            final = await store.AppendAsync(job.JobId, JobEventTypes.Failed, $$"""{"error":{{errorJson}},"metrics":{{metricsJson}}}""", fields, cancellationToken);
+            final = await store.AppendAsync(job.JobId, JobEventTypes.Failed, $$"""{"error":{{errorJson}},"metrics":{{metricsJson}}}""", fields);
         }
 
         await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
