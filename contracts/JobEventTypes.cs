@@ -11,8 +11,9 @@ public static class JobEventTypes
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
     public const string TimedOut = "timed_out";
+    public const string Expired = "expired";
 
     /// <summary>True for the event types after which a job's log never grows.</summary>
     public static bool IsTerminal(string type) =>
-        type is Completed or Failed or Cancelled or TimedOut;
+        type is Completed or Failed or Cancelled or TimedOut or Expired;
 }

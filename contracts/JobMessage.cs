@@ -17,4 +17,10 @@ public sealed record JobMessage
     public required JobInput Input { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Longest the model may run for this job, in milliseconds; null for the worker's limit. Over it the job ends <c>timed_out</c>.</summary>
+    public int? ExecutionTimeoutMs { get; init; }
+
+    /// <summary>When a job still queued stops being worth running; a worker that receives it later ends it <c>expired</c>. Null: no limit.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
 }

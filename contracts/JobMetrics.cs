@@ -17,4 +17,10 @@ public sealed record JobMetrics
 
     /// <summary>Init plus execution, rounded up to whole milliseconds.</summary>
     public long? BilledMs { get; init; }
+
+    /// <summary>The ONNX Runtime execution provider that ran the model (<c>cpu</c> or <c>cuda</c>).</summary>
+    public string? Provider { get; init; }
+
+    /// <summary>How many jobs' texts shared the model call that ran this job (1 when it ran alone).</summary>
+    public int? BatchedWith { get; init; }
 }

@@ -18,4 +18,7 @@ public static class JobFields
     public const string ExecutionMs = "executionMs";
     public const string BilledMs = "billedMs";
     public const string LastSeq = "lastSeq";
+    public const string CancelRequested = "cancelRequested";
+    public const string Provider = "provider";
+    public const string BatchedWith = "batchedWith";
 }

@@ -11,4 +11,7 @@ public static class JobKeys
     public static string Events(string jobId) => $"job:{{{jobId}}}:events";
 
     public static string Notify(string jobId) => $"job:{{{jobId}}}:notify";
+
+    /// <summary>The channel on which workers hear that a running job was cancelled (the message is the job id).</summary>
+    public const string CancelChannel = "jobs:cancel";
 }

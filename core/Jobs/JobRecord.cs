@@ -28,4 +28,7 @@ public sealed record JobRecord
 
     /// <summary>Sequence number of the last event in the job's log.</summary>
     public long LastSeq { get; init; }
+
+    /// <summary>The client asked to cancel the job while it was running; its worker has not yet stopped.</summary>
+    public bool CancelRequested { get; init; }
 }

@@ -17,6 +17,8 @@ public static class JobStoreServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<RedisJobStore>();
         services.AddSingleton<ActiveJobs>();
+        services.AddSingleton<UsageReader>();
+        services.AddSingleton<Models.ModelRegistry>();
         return services;
     }
 }

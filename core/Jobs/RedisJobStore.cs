@@ -22,18 +22,49 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
         else
           if exists == 0 then return -1 end
           local status = redis.call('HGET', KEYS[1], 'status')
-          if status == 'completed' or status == 'failed' or status == 'cancelled' or status == 'timed_out' then
+          if status == 'completed' or status == 'failed' or status == 'cancelled' or status == 'timed_out' or status == 'expired' then
             return -2
           end
         end
-        for i = 7, #ARGV, 2 do
+        local usage = tonumber(ARGV[7])
+        local first = 8 + usage * 2
+        for i = first, #ARGV, 2 do
           redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
         end
         local seq = redis.call('HINCRBY', KEYS[1], 'lastSeq', 1)
         redis.call('XADD', KEYS[2], '0-' .. seq, 'type', ARGV[2], 'at', ARGV[3], 'data', ARGV[4])
         redis.call('EXPIRE', KEYS[1], ARGV[5])
         redis.call('EXPIRE', KEYS[2], ARGV[5])
+        for i = 8, first - 1, 2 do
+          redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])
+          redis.call('HINCRBY', KEYS[4], ARGV[i], ARGV[i + 1])
+        end
+        if usage > 0 then
+          redis.call('EXPIRE', KEYS[4], 34560000)
+        end
         redis.call('PUBLISH', ARGV[6], seq)
+        return seq
+        """;
+
+    // Queued: the job ends here and now. Running: the record says so and the workers hear it on
+    // one channel; the worker running it stops cooperatively and records the end itself.
+    private const string CancelScript = """
+        local status = redis.call('HGET', KEYS[1], 'status')
+        if not status then return -1 end
+        if status == 'completed' or status == 'failed' or status == 'cancelled' or status == 'timed_out' or status == 'expired' then
+          return -2
+        end
+        if status == 'running' then
+          redis.call('HSET', KEYS[1], 'cancelRequested', '1')
+          redis.call('PUBLISH', ARGV[5], ARGV[6])
+          return 0
+        end
+        redis.call('HSET', KEYS[1], 'status', 'cancelled', 'completedAt', ARGV[2])
+        local seq = redis.call('HINCRBY', KEYS[1], 'lastSeq', 1)
+        redis.call('XADD', KEYS[2], '0-' .. seq, 'type', 'cancelled', 'at', ARGV[2], 'data', ARGV[1])
+        redis.call('EXPIRE', KEYS[1], ARGV[3])
+        redis.call('EXPIRE', KEYS[2], ARGV[3])
+        redis.call('PUBLISH', ARGV[4], seq)
         return seq
         """;
 
@@ -55,7 +86,8 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
                 new(JobFields.Model, model),
                 new(JobFields.Status, JobStatuses.Queued),
                 new(JobFields.CreatedAt, Format(createdAt)),
-            ]);
+            ],
+            usage: null);
     }
 
     /// <summary>
@@ -63,7 +95,39 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     /// is unknown or already ended.
     /// </summary>
     public Task<AppendResult> AppendAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates) =>
-        RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), recordUpdates);
+        RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), recordUpdates, usage: null);
+
+    /// <summary>
+    /// Appends a job's terminal event and, in the same atomic step, adds what the invocation cost to
+    /// the tenant's usage totals: a job delivered twice is billed once, because only the append that
+    /// closes the log counts anything.
+    /// </summary>
+    public Task<AppendResult> AppendTerminalAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates, Invocation invocation) =>
+        RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), recordUpdates, invocation);
+
+    /// <summary>
+    /// Cancels a job: one still queued ends <c>cancelled</c> at once; a running one is flagged and
+    /// its worker told on <see cref="JobKeys.CancelChannel"/>, and that worker records the end.
+    /// </summary>
+    public async Task<CancelOutcome> CancelAsync(string jobId)
+    {
+        var now = time.GetUtcNow();
+        var result = (long)await redis.GetDatabase().ScriptEvaluateAsync(
+            CancelScript,
+            [JobKeys.Record(jobId), JobKeys.Events(jobId)],
+            ["""{"reason":"cancelled by the client before it ran"}""", Format(now), _ttlSeconds, JobKeys.Notify(jobId), JobKeys.CancelChannel, jobId]);
+        return result switch
+        {
+            -1 => CancelOutcome.NoSuchJob,
+            -2 => CancelOutcome.AlreadyEnded,
+            0 => CancelOutcome.Requested,
+            _ => CancelOutcome.Cancelled,
+        };
+    }
+
+    /// <summary>True when the client asked to cancel the job while it was running.</summary>
+    public async Task<bool> IsCancelRequestedAsync(string jobId) =>
+        (await redis.GetDatabase().HashGetAsync(JobKeys.Record(jobId), JobFields.CancelRequested)) == "1";
 
     /// <summary>Ends a job as <c>failed</c> with <paramref name="error"/> (a no-op on a job that already ended).</summary>
     public Task<AppendResult> FailAsync(string jobId, JobError error)
@@ -110,8 +174,11 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
                 InitMs = Field(JobFields.InitMs) is { } i ? double.Parse(i, CultureInfo.InvariantCulture) : null,
                 ExecutionMs = Field(JobFields.ExecutionMs) is { } x ? double.Parse(x, CultureInfo.InvariantCulture) : null,
                 BilledMs = Field(JobFields.BilledMs) is { } b ? long.Parse(b, CultureInfo.InvariantCulture) : null,
+                Provider = Field(JobFields.Provider),
+                BatchedWith = Field(JobFields.BatchedWith) is { } w ? int.Parse(w, CultureInfo.InvariantCulture) : null,
             },
             LastSeq = Field(JobFields.LastSeq) is { } s ? long.Parse(s, CultureInfo.InvariantCulture) : 0,
+            CancelRequested = Field(JobFields.CancelRequested) == "1",
         };
     }
 
@@ -180,25 +247,34 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     private static DateTimeOffset ParseTime(string value) =>
         DateTimeOffset.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
-    private async Task<AppendResult> RunAsync(string mode, string jobId, string type, string? dataJson, DateTimeOffset at, IReadOnlyList<KeyValuePair<string, string>> fields)
+    private async Task<AppendResult> RunAsync(string mode, string jobId, string type, string? dataJson, DateTimeOffset at, IReadOnlyList<KeyValuePair<string, string>> fields, Invocation? usage)
     {
-        var args = new RedisValue[6 + (fields.Count * 2)];
+        var counters = usage is null ? [] : UsageKeys.Counters(usage, type);
+        var args = new RedisValue[7 + (counters.Count * 2) + (fields.Count * 2)];
         args[0] = mode;
         args[1] = type;
         args[2] = Format(at);
         args[3] = dataJson ?? string.Empty;
         args[4] = _ttlSeconds;
         args[5] = JobKeys.Notify(jobId);
-        for (var i = 0; i < fields.Count; i++)
+        args[6] = counters.Count;
+        var next = 7;
+        foreach (var (name, amount) in counters)
         {
-            args[6 + (2 * i)] = fields[i].Key;
-            args[7 + (2 * i)] = fields[i].Value;
+            args[next++] = name;
+            args[next++] = amount;
         }
 
-        var result = (long)await redis.GetDatabase().ScriptEvaluateAsync(
-            AppendScript,
-            [JobKeys.Record(jobId), JobKeys.Events(jobId)],
-            args);
+        foreach (var (name, value) in fields)
+        {
+            args[next++] = name;
+            args[next++] = value;
+        }
+
+        RedisKey[] keys = usage is null
+            ? [JobKeys.Record(jobId), JobKeys.Events(jobId)]
+            : [JobKeys.Record(jobId), JobKeys.Events(jobId), UsageKeys.Total(usage.Tenant), UsageKeys.Day(usage.Tenant, at)];
+        var result = (long)await redis.GetDatabase().ScriptEvaluateAsync(AppendScript, keys, args);
         return result switch
         {
             -1 => new AppendResult(AppendOutcome.NoSuchJob, 0),
