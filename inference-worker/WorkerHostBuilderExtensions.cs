@@ -3,13 +3,17 @@ using InferenceGateway.Core.Queue;
 using InferenceGateway.Worker.Inference;
 using InferenceGateway.Worker.Jobs;
 using InferenceGateway.Worker.Queue;
+using MassTransit;
 using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Worker;
 
 public static class WorkerHostBuilderExtensions
 {
-    /// <summary>Everything the inference worker runs: the job store, the queue, the model host and the poller.</summary>
+    /// <summary>
+    /// Everything the inference worker runs: the job store, the queue, the model host, the
+    /// inference consumer on MassTransit's Mediator, the SQS event source and the dead-letter monitor.
+    /// </summary>
     public static IHostApplicationBuilder AddInferenceWorker(this IHostApplicationBuilder builder)
     {
         builder.Services.AddJobStore();
@@ -31,9 +35,25 @@ public static class WorkerHostBuilderExtensions
                     sqs.RequestTimeout = longPoll;
                 }
             });
+
+        // Room for the grace period running jobs get, plus releasing their messages.
+        builder.Services.AddOptions<HostOptions>()
+            .PostConfigure<IOptions<WorkerOptions>>((host, worker) =>
+                host.ShutdownTimeout = TimeSpan.FromSeconds(worker.Value.ShutdownGraceSeconds) + TimeSpan.FromSeconds(15));
+
         builder.Services.AddSingleton<ModelHost>();
-        builder.Services.AddSingleton<JobProcessor>();
-        builder.Services.AddHostedService<SqsJobPoller>();
+        builder.Services.AddSingleton<ServedModels>();
+        builder.Services.AddSingleton<WorkerLifetime>();
+        builder.Services.AddSingleton<JobCancellations>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobCancellations>());
+        builder.Services.AddMediator(mediator =>
+        {
+            mediator.AddConsumer<InferenceConsumer>();
+            mediator.ConfigureMediator((context, configurator) =>
+                InferencePipeline.Configure(configurator, context.GetRequiredService<IOptions<WorkerOptions>>().Value));
+        });
+        builder.Services.AddHostedService<SqsEventSource>();
+        builder.Services.AddHostedService<DeadLetterMonitor>();
         return builder;
     }
 }

@@ -49,4 +49,9 @@ public sealed class ModelHost(IOptions<InferenceOptions> options, ILogger<ModelH
 }
 
 /// <summary>A model ready to run, and whether this invocation paid to load it.</summary>
-public sealed record ModelLease(MiniLmEmbedder Model, bool ColdStart, double InitMs);
+public sealed record ModelLease(MiniLmEmbedder Model, bool ColdStart, double InitMs) : IDisposable
+{
+    public void Dispose()
+    {
+    }
+}

@@ -2,7 +2,11 @@ using System.ComponentModel.DataAnnotations;
 
 namespace InferenceGateway.Worker.Queue;
 
-/// <summary>The event source: how the worker pulls jobs. Section <c>Worker</c>.</summary>
+/// <summary>
+/// The event source and the function around the model: how the worker pulls jobs, how long one may
+/// run and how it gives messages back. Section <c>Worker</c>. The visibility timeout itself is
+/// <c>Sqs:VisibilityTimeoutSeconds</c>, shared with the queue's creation.
+/// </summary>
 public sealed record WorkerOptions
 {
     public const string Section = "Worker";
@@ -18,7 +22,48 @@ public sealed record WorkerOptions
     [Range(0, 20)]
     public int WaitTimeSeconds { get; init; } = 20;
 
-    /// <summary>Jobs run at once by this worker.</summary>
-    [Range(1, 256)]
-    public int MaxConcurrency { get; init; } = 2;
+    /// <summary>
+    /// After a receive that returned messages but left slots free, keep gathering for up to this
+    /// many milliseconds before dispatching (Lambda's batching window); 0 dispatches at once.
+    /// </summary>
+    [Range(0, 10_000)]
+    public int BatchWindowMs { get; init; }
+
+    /// <summary>
+    /// Jobs held at once by this worker (Lambda's MaximumConcurrency). Model calls are merged by the
+    /// dynamic batcher, so this bounds messages in hand, not ONNX Runtime calls.
+    /// </summary>
+    [Range(1, 1024)]
+    public int MaxConcurrency { get; init; } = 32;
+
+    /// <summary>Extend a running job's visibility each time this fraction of the visibility timeout passes.</summary>
+    [Range(0.1, 0.9)]
+    public double HeartbeatFraction { get; init; } = 0.5;
+
+    /// <summary>The longest one invocation may run the model (MassTransit's timeout filter); a job may ask for less.</summary>
+    [Range(1, 43_200)]
+    public int InvocationTimeoutSeconds { get; init; } = 300;
+
+    /// <summary>Immediate retries, inside one delivery, of an invocation that hit a transient Redis error.</summary>
+    [Range(0, 10)]
+    public int TransientRetries { get; init; } = 3;
+
+    /// <summary>Visibility given back to a failed delivery: this many seconds doubled per earlier receive, plus jitter.</summary>
+    [Range(0, 3600)]
+    public int ReleaseBackoffSeconds { get; init; } = 2;
+
+    /// <summary>Cap on the release backoff.</summary>
+    [Range(0, 43_200)]
+    public int ReleaseBackoffMaxSeconds { get; init; } = 120;
+
+    /// <summary>On shutdown, how long running jobs may take to finish before they are stopped and their messages released.</summary>
+    [Range(0, 3600)]
+    public int ShutdownGraceSeconds { get; init; } = 25;
+
+    /// <summary>A job with more texts than this records a <c>progress</c> event after each such slice.</summary>
+    [Range(1, 100_000)]
+    public int ProgressEveryTexts { get; init; } = 64;
+
+    /// <summary>Watch the dead-letter queue and mark jobs whose messages the redrive policy moved there as failed.</summary>
+    public bool MonitorDeadLetterQueue { get; init; } = true;
 }

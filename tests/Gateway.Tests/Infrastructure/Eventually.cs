@@ -22,4 +22,21 @@ public static class Eventually
             }
         }
     }
+
+    public static async Task HoldsAsync(Func<Task<bool>> condition, TimeSpan deadline, string what)
+    {
+        using var cts = new CancellationTokenSource(deadline);
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        while (!await condition())
+        {
+            try
+            {
+                await tick.WaitForNextTickAsync(cts.Token);
+            }
+            catch (OperationCanceledException) when (cts.IsCancellationRequested)
+            {
+                Assert.Fail($"Not within {deadline.TotalSeconds:0} s: {what}");
+            }
+        }
+    }
 }

@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using InferenceGateway.Contracts;
+using InferenceGateway.Core.Jobs;
+using InferenceGateway.Worker.Inference;
+using InferenceGateway.Worker.Queue;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace InferenceGateway.Worker.Jobs;
+
+/// <summary>
+/// The function: runs one job the way a serverless GPU platform runs an invocation. Hosted by
+/// MassTransit's Mediator, which wraps it in retry (transient Redis errors), a timeout filter (the
+/// worker's per-invocation limit) and a concurrency limit. Records <c>started</c>, ends an expired
+/// job without running it, runs the model in slices with <c>progress</c> events, stops on the
+/// client's cancel or the job's own timeout, and records exactly one terminal event together with
+/// the tenant's bill. Throws only when the delivery should be retried (recording failed) or the
+/// worker is stopping; the event source then gives the message back.
+/// </summary>
+public sealed class InferenceConsumer(
+    RedisJobStore store,
+    ActiveJobs activeJobs,
+    ModelHost models,
+    JobCancellations cancellations,
+    WorkerLifetime lifetime,
+    IOptions<WorkerOptions> options,
+    TimeProvider time,
+    ILogger<InferenceConsumer> logger) : IConsumer<RunJob>
+{
+    private readonly WorkerOptions _options = options.Value;
+
+    public async Task Consume(ConsumeContext<RunJob> context)
+    {
+        var (job, messageId, receiveCount) = context.Message;
+        var startedAt = time.GetUtcNow();
+        if (job.ExpiresAt is { } expiresAt && startedAt > expiresAt)
+        {
+            await ExpireAsync(job, startedAt, messageId);
+            return;
+        }
+
+        var queueMs = Math.Max(0, (long)(startedAt - job.CreatedAt).TotalMilliseconds);
+        var started = await store.AppendAsync(
+            job.JobId,
+            JobEventTypes.Started,
+            $$"""{"attempt":{{receiveCount}},"retry":{{context.GetRetryAttempt()}}}""",
+            [
+                new(JobFields.Status, JobStatuses.Running),
+                new(JobFields.StartedAt, RedisJobStore.Format(startedAt)),
+                new(JobFields.QueueMs, queueMs.ToString(CultureInfo.InvariantCulture)),
+            ]);
+        if (started.Outcome != AppendOutcome.Appended)
+        {
+            // Ended already (a redelivery after the result was recorded, or cancelled while queued).
+            Log.JobAlreadySettled(logger, job.JobId, started.Outcome.ToString(), messageId);
+            await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
+            return;
+        }
+
+        using var cancellation = cancellations.Register(job.JobId);
+        if (await store.IsCancelRequestedAsync(job.JobId))
+        {
+            cancellation.Cancel();
+        }
+
+        // context.CancellationToken: the timeout filter's limit and the worker's hard stop.
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, cancellation.Token, lifetime.Aborted);
+        if (job.ExecutionTimeoutMs is > 0 and var limitMs)
+        {
+            run.CancelAfter(TimeSpan.FromMilliseconds(limitMs));
+        }
+
+        var outcome = await RunModelAsync(job, run.Token);
+        if (outcome.Stopped && lifetime.Aborted.IsCancellationRequested)
+        {
+            // Shutting down: not the job's fault. The event source releases the message.
+            throw new OperationCanceledException("The worker is stopping.", lifetime.Aborted);
+        }
+
+        var type = outcome switch
+        {
+            { Vectors: not null } => JobEventTypes.Completed,
+            { Stopped: true } when cancellation.IsCancellationRequested => JobEventTypes.Cancelled,
+            { Stopped: true } => JobEventTypes.TimedOut,
+            _ => JobEventTypes.Failed,
+        };
+        await RecordEndAsync(job, type, outcome, queueMs, limitMs: job.ExecutionTimeoutMs is > 0 ? Math.Min(job.ExecutionTimeoutMs.Value, _options.InvocationTimeoutSeconds * 1000L) : _options.InvocationTimeoutSeconds * 1000L);
+        Log.JobFinished(logger, job.JobId, type, outcome.ExecutionMs, queueMs, outcome.ColdStart);
+    }
+
+    private async Task<ModelOutcome> RunModelAsync(JobMessage job, CancellationToken cancellationToken)
+    {
+        var texts = job.Input.Texts ?? [];
+        var outcome = new ModelOutcome();
+        var clock = 0L;
+        try
+        {
+            using var lease = await models.AcquireAsync(cancellationToken);
+            outcome.ColdStart = lease.ColdStart;
+            outcome.InitMs = lease.InitMs;
+            clock = Stopwatch.GetTimestamp();
+            var vectors = new float[texts.Count][];
+            var slice = _options.ProgressEveryTexts;
+            for (var done = 0; done < texts.Count;)
+            {
+                var count = Math.Min(slice, texts.Count - done);
+                var part = texts.Skip(done).Take(count).ToArray();
+                var embedded = await Task.Run(() => lease.Model.Embed(part, cancellationToken), cancellationToken);
+                embedded.CopyTo(vectors, done);
+                done += count;
+                if (done < texts.Count)
+                {
+                    await store.AppendAsync(job.JobId, JobEventTypes.Progress, $$"""{"done":{{done}},"total":{{texts.Count}}}""", []);
+                }
+            }
+
+            outcome.Vectors = vectors;
+        }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested)
+        {
+            // ONNX Runtime reports its terminate flag as an OnnxRuntimeException: with the token set,
+            // any exception is the stop we asked for.
+            _ = ex;
+            outcome.Stopped = true;
+        }
+        catch (Exception ex) when (ex is not StackExchange.Redis.RedisException)
+        {
+            outcome.Failure = ex;
+            Log.InferenceFailed(logger, ex, job.JobId);
+        }
+
+        outcome.ExecutionMs = clock == 0 ? 0 : Stopwatch.GetElapsedTime(clock).TotalMilliseconds;
+        return outcome;
+    }
+
+    private async Task RecordEndAsync(JobMessage job, string type, ModelOutcome outcome, long queueMs, long limitMs)
+    {
+        var metrics = new JobMetrics
+        {
+            QueueMs = queueMs,
+            ColdStart = outcome.ColdStart,
+            InitMs = Math.Round(outcome.InitMs, 3),
+            ExecutionMs = Math.Round(outcome.ExecutionMs, 3),
+            BilledMs = (long)Math.Ceiling(outcome.InitMs + outcome.ExecutionMs),
+            Provider = "cpu",
+        };
+        var metricsJson = JsonSerializer.Serialize(metrics, ContractsJsonContext.Default.JobMetrics);
+        List<KeyValuePair<string, string>> fields =
+        [
+            new(JobFields.Status, type),
+            new(JobFields.CompletedAt, RedisJobStore.Format(time.GetUtcNow())),
+            new(JobFields.ColdStart, outcome.ColdStart ? "1" : "0"),
+            new(JobFields.InitMs, metrics.InitMs.Value.ToString(CultureInfo.InvariantCulture)),
+            new(JobFields.ExecutionMs, metrics.ExecutionMs.Value.ToString(CultureInfo.InvariantCulture)),
+            new(JobFields.BilledMs, metrics.BilledMs.Value.ToString(CultureInfo.InvariantCulture)),
+            new(JobFields.Provider, metrics.Provider),
+        ];
+
+        string data;
+        if (type == JobEventTypes.Completed)
+        {
+            var result = new EmbeddingResult(job.Model, outcome.Vectors![0]?.Length ?? MiniLmEmbedder.Dimensions, outcome.Vectors!);
+            var resultJson = JsonSerializer.Serialize(result, ContractsJsonContext.Default.EmbeddingResult);
+            fields.Add(new(JobFields.Result, resultJson));
+            data = $$"""{"result":{{resultJson}},"metrics":{{metricsJson}}}""";
+        }
+        else
+        {
+            var error = type switch
+            {
+                JobEventTypes.Cancelled => new JobError("cancelled", "Cancelled by the client while it ran."),
+                JobEventTypes.TimedOut => new JobError("timed_out", $"The model ran past the job's limit of {limitMs} ms."),
+                _ => new JobError("inference_error", $"The model failed on this input ({outcome.Failure?.GetType().Name ?? "unknown error"})."),
+            };
+            var errorJson = JsonSerializer.Serialize(error, ContractsJsonContext.Default.JobError);
+            fields.Add(new(JobFields.Error, errorJson));
+            data = $$"""{"error":{{errorJson}},"metrics":{{metricsJson}}}""";
+        }
+
+        var invocation = new Invocation(
+            job.Tenant,
+            job.Model,
+            metrics.BilledMs.Value,
+            (long)Math.Ceiling(outcome.InitMs),
+            (long)Math.Ceiling(outcome.ExecutionMs),
+            outcome.ColdStart,
+            outcome.Vectors?.Length ?? 0);
+        await store.AppendTerminalAsync(job.JobId, type, data, fields, invocation);
+        await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
+    }
+
+    private async Task ExpireAsync(JobMessage job, DateTimeOffset now, string messageId)
+    {
+        var error = new JobError("expired", $"The job waited in the queue past its time to live ({job.ExpiresAt:O}) and was not run.");
+        var errorJson = JsonSerializer.Serialize(error, ContractsJsonContext.Default.JobError);
+        var result = await store.AppendAsync(
+            job.JobId,
+            JobEventTypes.Expired,
+            $$"""{"error":{{errorJson}}}""",
+            [new(JobFields.Status, JobStatuses.Expired), new(JobFields.Error, errorJson), new(JobFields.CompletedAt, RedisJobStore.Format(now))]);
+        await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
+        Log.JobExpired(logger, job.JobId, result.Outcome.ToString(), messageId);
+    }
+
+    private sealed class ModelOutcome
+    {
+        public float[][]? Vectors { get; set; }
+
+        public bool Stopped { get; set; }
+
+        public Exception? Failure { get; set; }
+
+        public bool ColdStart { get; set; }
+
+        public double InitMs { get; set; }
+
+        public double ExecutionMs { get; set; }
+    }
+}

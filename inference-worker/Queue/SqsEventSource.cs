@@ -1,0 +1,326 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Amazon.SQS.Model;
+using InferenceGateway.Contracts;
+using InferenceGateway.Core.Jobs;
+using InferenceGateway.Core.Queue;
+using InferenceGateway.Worker.Jobs;
+using MassTransit.Mediator;
+using Microsoft.Extensions.Options;
+
+namespace InferenceGateway.Worker.Queue;
+
+/// <summary>
+/// The event source, as Lambda's SQS trigger drives a function: long-polls the jobs queue in
+/// batches of up to <see cref="WorkerOptions.MaxMessages"/>, never holds more than
+/// <see cref="WorkerOptions.MaxConcurrency"/> messages and never receives while saturated, hands
+/// each job to the inference consumer through MassTransit's Mediator, and owns the message:
+/// extends its visibility while the job runs, deletes it once the job's end is recorded, gives it
+/// back with backoff when the delivery failed, and on the last allowed delivery ends the job as
+/// failed and moves the message to the dead-letter queue. Each message is handled on its own, so
+/// one bad message never fails or delays the others. On shutdown it stops receiving, lets running
+/// jobs finish for <see cref="WorkerOptions.ShutdownGraceSeconds"/>, then stops them and releases
+/// their messages at once.
+/// </summary>
+public sealed class SqsEventSource(
+    JobQueue queue,
+    IMediator mediator,
+    RedisJobStore store,
+    ActiveJobs activeJobs,
+    ServedModels served,
+    WorkerLifetime lifetime,
+    IOptions<WorkerOptions> options,
+    IOptions<SqsOptions> sqsOptions,
+    TimeProvider time,
+    ILogger<SqsEventSource> logger) : BackgroundService
+{
+    private readonly WorkerOptions _options = options.Value;
+    private readonly int _visibilitySeconds = sqsOptions.Value.VisibilityTimeoutSeconds;
+    private readonly int _maxReceiveCount = sqsOptions.Value.MaxReceiveCount;
+    private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
+
+    /// <summary>Messages being handled now.</summary>
+    public int InFlight => _inFlight.Count;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var slots = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency);
+        var backoff = TimeSpan.Zero;
+        QueueUrls? urls = null;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await slots.WaitAsync(stoppingToken);
+                var free = 1;
+                while (free < _options.MaxMessages && slots.Wait(0, CancellationToken.None))
+                {
+                    free++;
+                }
+
+                List<Message> messages;
+                try
+                {
+                    if (urls is null)
+                    {
+                        urls = await queue.GetUrlsAsync(stoppingToken);
+                        Log.Polling(logger, urls.Jobs, _options.MaxMessages, _options.MaxConcurrency);
+                    }
+
+                    messages = await ReceiveAsync(urls, free, stoppingToken);
+                    backoff = TimeSpan.Zero;
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    slots.Release(free);
+                    backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+                    Log.ReceiveFailed(logger, ex, backoff.TotalMilliseconds);
+                    await Task.Delay(backoff, time, stoppingToken);
+                    continue;
+                }
+
+                if (free > messages.Count)
+                {
+                    slots.Release(free - messages.Count);
+                }
+
+                foreach (var message in messages)
+                {
+                    Track(HandleAsync(message, urls, slots));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stop receiving; what is in hand is finished or released below.
+        }
+
+        await DrainAsync();
+    }
+
+    private async Task<List<Message>> ReceiveAsync(QueueUrls urls, int free, CancellationToken stoppingToken)
+    {
+        var messages = await ReceiveOnceAsync(urls, free, _options.WaitTimeSeconds, stoppingToken);
+        if (_options.BatchWindowMs == 0 || messages.Count == 0 || messages.Count >= free)
+        {
+            return messages;
+        }
+
+        // Lambda's batching window: keep gathering what arrives for a moment before dispatching.
+        var deadline = time.GetTimestamp() + (long)(_options.BatchWindowMs / 1000.0 * time.TimestampFrequency);
+        while (messages.Count < free && time.GetTimestamp() < deadline)
+        {
+            var more = await ReceiveOnceAsync(urls, free - messages.Count, 0, stoppingToken);
+            if (more.Count == 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(20, _options.BatchWindowMs)), time, stoppingToken);
+            }
+
+            messages.AddRange(more);
+        }
+
+        return messages;
+    }
+
+    private async Task<List<Message>> ReceiveOnceAsync(QueueUrls urls, int max, int waitSeconds, CancellationToken cancellationToken)
+    {
+        var response = await queue.Client.ReceiveMessageAsync(
+            new ReceiveMessageRequest
+            {
+                QueueUrl = urls.Jobs,
+                MaxNumberOfMessages = max,
+                WaitTimeSeconds = waitSeconds,
+                VisibilityTimeout = _visibilitySeconds,
+                MessageSystemAttributeNames = ["ApproximateReceiveCount", "SentTimestamp"],
+                MessageAttributeNames = ["All"],
+            },
+            cancellationToken);
+        return response.Messages ?? [];
+    }
+
+    private void Track(Task task)
+    {
+        _inFlight.TryAdd(task, 0);
+        _ = task.ContinueWith(t => _inFlight.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task DrainAsync()
+    {
+        var running = _inFlight.Keys.ToArray();
+        if (running.Length == 0)
+        {
+            return;
+        }
+
+        Log.Draining(logger, running.Length, _options.ShutdownGraceSeconds);
+        var all = Task.WhenAll(running);
+        try
+        {
+            await all.WaitAsync(TimeSpan.FromSeconds(_options.ShutdownGraceSeconds), time);
+            return;
+        }
+        catch (TimeoutException)
+        {
+            Log.Aborting(logger, _inFlight.Count);
+        }
+
+        lifetime.Abort();
+        await all;
+    }
+
+    private async Task HandleAsync(Message message, QueueUrls urls, SemaphoreSlim slots)
+    {
+        try
+        {
+            await Task.Yield();
+            if (!JobMessageReader.TryRead(message, served.Serves, out var job, out var reason))
+            {
+                await PoisonAsync(message, job, urls, reason);
+                return;
+            }
+
+            var receiveCount = int.TryParse(message.Attributes?.GetValueOrDefault("ApproximateReceiveCount"), CultureInfo.InvariantCulture, out var n) ? n : 1;
+            Exception? failure = null;
+            using (var heartbeat = new CancellationTokenSource())
+            {
+                var beating = HeartbeatAsync(message, urls, heartbeat.Token);
+                try
+                {
+                    await mediator.Send(new RunJob(job, message.MessageId, receiveCount), lifetime.Aborted);
+                }
+                catch (Exception ex)
+                {
+                    failure = ex;
+                }
+
+                await heartbeat.CancelAsync();
+                await beating;
+            }
+
+            if (failure is null)
+            {
+                await queue.Client.DeleteMessageAsync(urls.Jobs, message.ReceiptHandle, CancellationToken.None);
+            }
+            else if (lifetime.Aborted.IsCancellationRequested)
+            {
+                await ChangeVisibilityAsync(message, urls, 0);
+                Log.Released(logger, message.MessageId, job.JobId, 0, "the worker is stopping");
+            }
+            else if (receiveCount >= _maxReceiveCount)
+            {
+                await GiveUpAsync(message, job, urls, receiveCount, failure);
+            }
+            else
+            {
+                var delay = ReleaseBackoff(receiveCount);
+                await ChangeVisibilityAsync(message, urls, delay);
+                Log.DeliveryFailed(logger, failure, message.MessageId, job.JobId, receiveCount, delay);
+            }
+        }
+        catch (Exception ex)
+        {
+            // SQS itself failed: the message was not deleted and comes back after its visibility timeout.
+            Log.ProcessingFailed(logger, ex, message.MessageId);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    /// <summary>Keeps a running job's message invisible: extends it each time a fraction of the timeout passes.</summary>
+    private async Task HeartbeatAsync(Message message, QueueUrls urls, CancellationToken stop)
+    {
+        var period = TimeSpan.FromSeconds(_visibilitySeconds * _options.HeartbeatFraction);
+        using var timer = new PeriodicTimer(period, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    await ChangeVisibilityAsync(message, urls, _visibilitySeconds, stop);
+                    Log.Heartbeat(logger, message.MessageId, _visibilitySeconds);
+                }
+                catch (Exception ex) when (!stop.IsCancellationRequested)
+                {
+                    Log.HeartbeatFailed(logger, ex, message.MessageId);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // The job ended.
+        }
+    }
+
+    private int ReleaseBackoff(int receiveCount)
+    {
+        var exponent = Math.Min(receiveCount - 1, 16);
+        var seconds = Math.Min((double)_options.ReleaseBackoffSeconds * (1 << exponent), _options.ReleaseBackoffMaxSeconds);
+        var jitter = seconds * 0.2 * Random.Shared.NextDouble();
+        return (int)Math.Min(Math.Round(seconds + jitter), 43_200);
+    }
+
+    private async Task ChangeVisibilityAsync(Message message, QueueUrls urls, int seconds, CancellationToken cancellationToken = default) =>
+        await queue.Client.ChangeMessageVisibilityAsync(
+            new ChangeMessageVisibilityRequest { QueueUrl = urls.Jobs, ReceiptHandle = message.ReceiptHandle, VisibilityTimeout = seconds },
+            cancellationToken);
+
+    /// <summary>The last allowed delivery failed too: end the job with the reason and park the message in the DLQ.</summary>
+    private async Task GiveUpAsync(Message message, JobMessage job, QueueUrls urls, int receiveCount, Exception failure)
+    {
+        var reason = $"delivered {receiveCount} times (the queue's maxReceiveCount is {_maxReceiveCount}); last failure: {failure.GetType().Name}: {failure.Message}";
+        var closed = false;
+        try
+        {
+            await store.FailAsync(job.JobId, new JobError("retries_exhausted", $"The job could not be run: {reason}"));
+            await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
+            closed = true;
+        }
+        catch (Exception ex)
+        {
+            // Redis is what keeps failing: the dead-letter monitor closes the job once it is back.
+            Log.FailRecordFailed(logger, ex, job.JobId);
+        }
+
+        await DeadLetterAsync(message, urls, reason, closed);
+    }
+
+    private async Task PoisonAsync(Message message, JobMessage? job, QueueUrls urls, string reason)
+    {
+        if (job?.JobId is { Length: > 0 } jobId)
+        {
+            // Close the job first, so its client hears why instead of waiting for ever.
+            await store.FailAsync(jobId, new JobError("unsupported_message", $"No worker could read this job: {reason}."));
+            if (job.Tenant is { Length: > 0 } tenant)
+            {
+                await activeJobs.ReleaseAsync(tenant, jobId);
+            }
+        }
+
+        await DeadLetterAsync(message, urls, reason, jobClosed: true);
+    }
+
+    private async Task DeadLetterAsync(Message message, QueueUrls urls, string reason, bool jobClosed)
+    {
+        if (urls.DeadLetter is null)
+        {
+            // Without a dead-letter queue the redrive policy (if any) moves it after maxReceiveCount.
+            Log.PoisonMessage(logger, message.MessageId, reason + "; no dead-letter queue configured, left to the redrive policy");
+            return;
+        }
+
+        // Keep the original attributes (job id, tenant, traceparent) and say why it was moved.
+        var attributes = new Dictionary<string, MessageAttributeValue>(message.MessageAttributes ?? [], StringComparer.Ordinal)
+        {
+            [DeadLetterMonitor.ReasonAttribute] = new() { DataType = "String", StringValue = reason.Length > 1000 ? reason[..1000] : reason },
+            [DeadLetterMonitor.JobClosedAttribute] = new() { DataType = "String", StringValue = jobClosed ? "true" : "false" },
+        };
+        await queue.Client.SendMessageAsync(
+            new SendMessageRequest { QueueUrl = urls.DeadLetter, MessageBody = message.Body, MessageAttributes = attributes },
+            CancellationToken.None);
+        await queue.Client.DeleteMessageAsync(urls.Jobs, message.ReceiptHandle, CancellationToken.None);
+        Log.PoisonMessage(logger, message.MessageId, reason);
+    }
+}
