@@ -47,6 +47,7 @@ public sealed class SqsEventSource(
         using var slots = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency);
         var backoff = TimeSpan.Zero;
         QueueUrls? urls = null;
+        Task<List<Message>>? pending = null;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -67,11 +68,17 @@ public sealed class SqsEventSource(
                         Log.Polling(logger, urls.Jobs, _options.MaxMessages, _options.MaxConcurrency);
                     }
 
-                    messages = await ReceiveAsync(urls, free, stoppingToken);
+                    // A long poll is never cut off client-side: SQS would still hand the next
+                    // message to the abandoned poll and hide it for a whole visibility timeout.
+                    // On stop we wait for it to return and release what it brought.
+                    pending = ReceiveAsync(urls, free, stoppingToken);
+                    messages = await pending.WaitAsync(stoppingToken);
+                    pending = null;
                     backoff = TimeSpan.Zero;
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
+                    pending = null;
                     slots.Release(free);
                     backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
                     Log.ReceiveFailed(logger, ex, backoff.TotalMilliseconds);
@@ -95,12 +102,44 @@ public sealed class SqsEventSource(
             // Stop receiving; what is in hand is finished or released below.
         }
 
-        await DrainAsync();
+        await Task.WhenAll(DrainAsync(), ReleaseLateAsync(pending, urls));
+    }
+
+    /// <summary>Gives back at once whatever a long poll still open at shutdown returns.</summary>
+    private async Task ReleaseLateAsync(Task<List<Message>>? pending, QueueUrls? urls)
+    {
+        if (pending is null || urls is null)
+        {
+            return;
+        }
+
+        List<Message> late;
+        try
+        {
+            late = await pending;
+        }
+        catch (Exception)
+        {
+            return;
+        }
+
+        foreach (var message in late)
+        {
+            try
+            {
+                await ChangeVisibilityAsync(message, urls, 0);
+                Log.Released(logger, message.MessageId, "-", 0, "received as the worker stopped");
+            }
+            catch (Exception ex)
+            {
+                Log.ProcessingFailed(logger, ex, message.MessageId);
+            }
+        }
     }
 
     private async Task<List<Message>> ReceiveAsync(QueueUrls urls, int free, CancellationToken stoppingToken)
     {
-        var messages = await ReceiveOnceAsync(urls, free, _options.WaitTimeSeconds, stoppingToken);
+        var messages = await ReceiveOnceAsync(urls, free, _options.WaitTimeSeconds, CancellationToken.None);
         if (_options.BatchWindowMs == 0 || messages.Count == 0 || messages.Count >= free)
         {
             return messages;
@@ -108,12 +147,12 @@ public sealed class SqsEventSource(
 
         // Lambda's batching window: keep gathering what arrives for a moment before dispatching.
         var deadline = time.GetTimestamp() + (long)(_options.BatchWindowMs / 1000.0 * time.TimestampFrequency);
-        while (messages.Count < free && time.GetTimestamp() < deadline)
+        while (messages.Count < free && time.GetTimestamp() < deadline && !stoppingToken.IsCancellationRequested)
         {
-            var more = await ReceiveOnceAsync(urls, free - messages.Count, 0, stoppingToken);
+            var more = await ReceiveOnceAsync(urls, free - messages.Count, 0, CancellationToken.None);
             if (more.Count == 0)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(20, _options.BatchWindowMs)), time, stoppingToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(20, _options.BatchWindowMs)), time, CancellationToken.None);
             }
 
             messages.AddRange(more);

@@ -20,6 +20,7 @@ public sealed class WorkerStopTests
     {
         var configuration = TestStack.Configuration(TestStack.UniqueName("stop"));
         configuration["Sqs:VisibilityTimeoutSeconds"] = "10";
+        configuration["Worker:ShutdownGraceSeconds"] = "0";
         await using var gateway = await GatewayServer.StartAsync(configuration);
         var key = await gateway.CreateKeyAsync(TestStack.UniqueName("tenant"));
         var first = await WorkerServer.StartAsync(configuration);
