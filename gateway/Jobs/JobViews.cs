@@ -1,5 +1,6 @@
 using System.Text.Json;
 using InferenceGateway.Contracts;
+using InferenceGateway.Core.Jobs;
 
 namespace InferenceGateway.Gateway.Jobs;
 
@@ -19,7 +20,16 @@ public sealed record JobView(
     DateTimeOffset? CompletedAt,
     JsonElement? Result,
     JobError? Error,
-    JobMetrics Metrics);
+    JobMetrics Metrics,
+    bool CancelRequested)
+{
+    /// <summary>The view of a stored job record.</summary>
+    public static JobView From(JobRecord job)
+    {
+        JsonElement? result = job.ResultJson is null ? null : JsonDocument.Parse(job.ResultJson).RootElement.Clone();
+        return new JobView(job.Id, job.Status, job.Model, job.CreatedAt, job.StartedAt, job.CompletedAt, result, job.Error, job.Metrics, job.CancelRequested);
+    }
+}
 
 /// <summary>One entry of <c>GET /v1/models</c>.</summary>
 public sealed record ModelView(string Id, string Kind, int Dimensions, int MaxTexts, int MaxTextLength);
