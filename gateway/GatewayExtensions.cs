@@ -11,6 +11,7 @@ using InferenceGateway.Gateway.Problems;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
 using InferenceGateway.Gateway.Proxy;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace InferenceGateway.Gateway;
@@ -35,6 +36,12 @@ public static class GatewayExtensions
             .BindConfiguration(ModelCatalogOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddOptions<JobPolicyOptions>()
+            .BindConfiguration(JobPolicyOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<JobPolicyOptions>, JobPolicyOptionsValidator>();
+        builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<JobSubmitter>();
         builder.Services.AddSingleton<JobEventFeed>();
 

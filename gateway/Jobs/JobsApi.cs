@@ -22,7 +22,7 @@ public static partial class JobsApi
         jobs.MapDelete("/{id}", CancelAsync).RequireAuthorization(Scopes.JobsWrite);
         jobs.MapGet("/{id}/events", JobEventsSse.StreamAsync).RequireAuthorization(Scopes.JobsRead);
 
-        app.MapGet("/v1/models", ListModels).RequireAuthorization(Scopes.JobsRead).RequireTenantRateLimit();
+        app.MapGet("/v1/models", ListModelsAsync).RequireAuthorization(Scopes.JobsRead).RequireTenantRateLimit();
         return app;
     }
 
@@ -36,8 +36,10 @@ public static partial class JobsApi
         HttpContext http,
         JsonBodyReader json,
         JobSubmitter submitter,
-        IOptions<ModelCatalogOptions> catalog,
+        ModelCatalog catalog,
         IOptionsMonitor<RateLimitOptions> rateLimits,
+        IOptions<JobPolicyOptions> policyOptions,
+        IOptions<JobStoreOptions> storeOptions,
         CancellationToken cancellationToken)
     {
         var body = await json.ReadAsync<SubmitJobRequest>(http.Request, cancellationToken);
@@ -47,15 +49,26 @@ public static partial class JobsApi
         }
 
         var request = body.Value;
-        var errors = request is null
-            ? new Dictionary<string, string[]>(StringComparer.Ordinal) { ["body"] = ["The body must be a JSON object."] }
-            : JobRequests.Validate(request.Model, request.Input, catalog.Value);
+        Dictionary<string, string[]> errors;
+        if (request is null)
+        {
+            errors = new Dictionary<string, string[]>(StringComparer.Ordinal) { ["body"] = ["The body must be a JSON object."] };
+        }
+        else
+        {
+            errors = JobRequests.Validate(request.Model, request.Input, await catalog.GetAsync());
+            foreach (var (field, problems) in request.Policy?.Validate(policyOptions.Value, storeOptions.Value.Retention) ?? [])
+            {
+                errors[field] = problems;
+            }
+        }
+
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "The job is not valid.");
         }
 
-        return await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, request!.Model!, request.Input!, cancellationToken);
+        return await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, request!.Model!, request.Input!, request.Policy, cancellationToken);
     }
 
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(string id, HttpContext http, RedisJobStore store)
@@ -109,8 +122,8 @@ public static partial class JobsApi
         };
     }
 
-    private static Ok<ModelList> ListModels(IOptions<ModelCatalogOptions> catalog) =>
-        TypedResults.Ok(new ModelList([.. catalog.Value.Served.Select(m => new ModelView(m.Key, m.Value.Kind, m.Value.Dimensions, m.Value.MaxTexts, m.Value.MaxTextLength))]));
+    private static async Task<Ok<ModelList>> ListModelsAsync(ModelCatalog catalog) =>
+        TypedResults.Ok(new ModelList([.. (await catalog.GetAsync()).Values.Select(ModelView.From)]));
 
     /// <summary>The one answer for a job that does not exist or belongs to another tenant.</summary>
     public static ProblemHttpResult NotFound(string id) =>
