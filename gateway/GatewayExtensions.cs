@@ -11,6 +11,7 @@ using InferenceGateway.Gateway.Problems;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
 using InferenceGateway.Gateway.Proxy;
+using InferenceGateway.Gateway.Usage;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -80,6 +81,7 @@ public static class GatewayExtensions
         app.MapHealthApi();
         app.MapJobsApi();
         app.MapKeysAdminApi();
+        app.MapUsageApi();
         app.MapHub<JobsHub>(JobsHub.Path).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
         app.MapProxyRoutes();
         return app;
