@@ -11,6 +11,8 @@ using InferenceGateway.Gateway.Problems;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
 using InferenceGateway.Gateway.Proxy;
+using InferenceGateway.Gateway.Usage;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace InferenceGateway.Gateway;
@@ -35,6 +37,12 @@ public static class GatewayExtensions
             .BindConfiguration(ModelCatalogOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddOptions<JobPolicyOptions>()
+            .BindConfiguration(JobPolicyOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<JobPolicyOptions>, JobPolicyOptionsValidator>();
+        builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<JobSubmitter>();
         builder.Services.AddSingleton<JobEventFeed>();
 
@@ -73,6 +81,7 @@ public static class GatewayExtensions
         app.MapHealthApi();
         app.MapJobsApi();
         app.MapKeysAdminApi();
+        app.MapUsageApi();
         app.MapHub<JobsHub>(JobsHub.Path).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
         app.MapProxyRoutes();
         return app;

@@ -4,6 +4,7 @@ using InferenceGateway.Gateway.Admin;
 using InferenceGateway.Contracts;
 using InferenceGateway.Gateway.Health;
 using InferenceGateway.Gateway.Jobs;
+using InferenceGateway.Gateway.Usage;
 
 namespace InferenceGateway.Gateway;
 
@@ -18,4 +19,5 @@ namespace InferenceGateway.Gateway;
 [JsonSerializable(typeof(CreateKeyRequest))]
 [JsonSerializable(typeof(ApiKeyCreated))]
 [JsonSerializable(typeof(ApiKeyList))]
+[JsonSerializable(typeof(UsageView))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;

@@ -13,4 +13,7 @@ internal static partial class Log
 
     [LoggerMessage(4, LogLevel.Warning, "Redis is unreachable for rate limits; policy {Policy} applies")]
     public static partial void RateLimitFallback(ILogger logger, Exception exception, string policy);
+
+    [LoggerMessage(5, LogLevel.Warning, "The model registry could not be read; only the configured models are served for now")]
+    public static partial void ModelRegistryUnreadable(ILogger logger, Exception exception);
 }

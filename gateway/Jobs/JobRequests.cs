@@ -18,17 +18,17 @@ public static partial class JobRequests
     /// as the caller sent them: <paramref name="inputPath"/> is where the input sits in the body
     /// (<c>input</c> for <c>POST /v1/jobs</c>, empty when the body is the input itself).
     /// </summary>
-    public static Dictionary<string, string[]> Validate(string? model, JobInput? input, ModelCatalogOptions catalog, string inputPath = "input")
+    public static Dictionary<string, string[]> Validate(string? model, JobInput? input, IReadOnlyDictionary<string, CatalogModel> served, string inputPath = "input")
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        ModelLimits? limits = null;
+        CatalogModel? limits = null;
         if (string.IsNullOrWhiteSpace(model))
         {
             errors["model"] = ["'model' is required."];
         }
-        else if (!catalog.Served.TryGetValue(model, out limits))
+        else if (!served.TryGetValue(model, out limits))
         {
-            errors["model"] = [$"Unknown model '{JobsApi.Truncate(model)}'. Served: {string.Join(", ", catalog.Served.Keys)}."];
+            errors["model"] = [$"Unknown model '{JobsApi.Truncate(model)}'. Served: {string.Join(", ", served.Keys)}."];
         }
 
         var textsKey = inputPath.Length == 0 ? "texts" : inputPath + ".texts";
@@ -81,6 +81,7 @@ public static partial class JobRequests
         RateLimitOptions rateLimits,
         string model,
         JobInput input,
+        JobPolicy? policy,
         CancellationToken cancellationToken)
     {
         var idempotencyKey = http.Request.Headers["Idempotency-Key"].ToString();
@@ -94,7 +95,7 @@ public static partial class JobRequests
 
         var limits = rateLimits.For(http.User.FindFirst(GatewayClaims.Plan)?.Value);
         var outcome = await submitter.SubmitAsync(
-            new JobSubmission(JobsApi.TenantOf(http.User), model, input, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs),
+            new JobSubmission(JobsApi.TenantOf(http.User), model, input, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs, policy),
             cancellationToken);
         if (outcome.IsOverCap)
         {
@@ -121,14 +122,14 @@ public static partial class JobRequests
             http.Response.Headers["Idempotent-Replayed"] = "true";
         }
 
-        return Accepted(outcome.Job!);
+        return Accepted(outcome.Job!, outcome.ExpiresAt!.Value);
     }
 
     /// <summary>The 202 for an accepted job, with its links and <c>Location</c>.</summary>
-    public static Accepted<JobAccepted> Accepted(JobRecord job)
+    public static Accepted<JobAccepted> Accepted(JobRecord job, DateTimeOffset expiresAt)
     {
         var links = new JobLinks($"/v1/jobs/{job.Id}", $"/v1/jobs/{job.Id}/events", "/hubs/jobs");
-        return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, links));
+        return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, expiresAt, links));
     }
 
     [GeneratedRegex("^[\\x21-\\x7E]{1,255}$")]

@@ -7,6 +7,7 @@ using Amazon.SQS.Model;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Core.Queue;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace InferenceGateway.Gateway.Jobs;
@@ -24,6 +25,7 @@ public sealed class JobSubmitter(
     JobQueue queue,
     IConnectionMultiplexer redis,
     TimeProvider time,
+    IOptions<JobPolicyOptions> policyOptions,
     ILogger<JobSubmitter> logger)
 {
     private static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
@@ -46,7 +48,7 @@ public sealed class JobSubmitter(
             var db = redis.GetDatabase();
             if (!await db.StringSetAsync(idempotencyKey.Value, claim, IdempotencyWindow, When.NotExists))
             {
-                var replay = await ReplayAsync(db, idempotencyKey.Value, fingerprint);
+                var replay = await ReplayAsync(db, idempotencyKey.Value, fingerprint, submission);
                 if (replay is not null)
                 {
                     return replay;
@@ -79,7 +81,7 @@ public sealed class JobSubmitter(
             }
 
             var job = await CreateAndEnqueueAsync(id, submission, cancellationToken);
-            return SubmitOutcome.Accepted(job, replayed: false);
+            return SubmitOutcome.Accepted(job, replayed: false, ExpiryOf(job.CreatedAt, submission));
         }
         catch
         {
@@ -121,6 +123,8 @@ public sealed class JobSubmitter(
             Model = submission.Model,
             Input = submission.Input,
             CreatedAt = createdAt,
+            ExecutionTimeoutMs = submission.Policy?.ExecutionTimeoutMs,
+            ExpiresAt = ExpiryOf(createdAt, submission),
         };
         try
         {
@@ -163,7 +167,7 @@ public sealed class JobSubmitter(
     /// claim was abandoned (no job appeared within <see cref="AbandonedClaimAge"/>) and has been
     /// removed, so the caller may claim the key itself.
     /// </summary>
-    private async Task<SubmitOutcome?> ReplayAsync(IDatabase db, RedisKey idempotencyKey, string fingerprint)
+    private async Task<SubmitOutcome?> ReplayAsync(IDatabase db, RedisKey idempotencyKey, string fingerprint, JobSubmission submission)
     {
         var read = db.StringGetAsync(idempotencyKey);
         var ttl = db.KeyTimeToLiveAsync(idempotencyKey);
@@ -187,7 +191,8 @@ public sealed class JobSubmitter(
         {
             if (await store.GetAsync(jobId) is { } job)
             {
-                return SubmitOutcome.Accepted(job, replayed: true);
+                // The same fingerprint means the same requested policy, so the same expiry.
+                return SubmitOutcome.Accepted(job, replayed: true, ExpiryOf(job.CreatedAt, submission));
             }
 
             if (age > AbandonedClaimAge)
@@ -212,9 +217,27 @@ public sealed class JobSubmitter(
         }
     }
 
-    /// <summary>What makes two submissions the same request for an Idempotency-Key.</summary>
-    public static string Fingerprint(JobSubmission submission) =>
-        Hash(submission.Model + "\n" + JsonSerializer.Serialize(submission.Input, ContractsJsonContext.Default.JobInput));
+    /// <summary>
+    /// When a job accepted at <paramref name="createdAt"/> stops being worth running: its own
+    /// <c>policy.ttlMs</c>, or <see cref="JobPolicyOptions.DefaultQueueTtl"/>.
+    /// </summary>
+    private DateTimeOffset ExpiryOf(DateTimeOffset createdAt, JobSubmission submission) =>
+        createdAt + (submission.Policy?.TtlMs is { } ttlMs ? TimeSpan.FromMilliseconds(ttlMs) : policyOptions.Value.DefaultQueueTtl);
+
+    /// <summary>
+    /// What makes two submissions the same request for an Idempotency-Key: model, input and the
+    /// policy as requested (a request without one keeps the fingerprint it always had).
+    /// </summary>
+    public static string Fingerprint(JobSubmission submission)
+    {
+        var text = submission.Model + "\n" + JsonSerializer.Serialize(submission.Input, ContractsJsonContext.Default.JobInput);
+        if (submission.Policy is { IsDefault: false } policy)
+        {
+            text += string.Create(CultureInfo.InvariantCulture, $"\npolicy:executionTimeoutMs={policy.ExecutionTimeoutMs},ttlMs={policy.TtlMs}");
+        }
+
+        return Hash(text);
+    }
 
     public static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 
@@ -225,15 +248,15 @@ public sealed class JobSubmitter(
             : $"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-01";
 }
 
-/// <summary>A validated job to accept.</summary>
-public sealed record JobSubmission(string Tenant, string Model, JobInput Input, string? IdempotencyKey, int MaxActiveJobs);
+/// <summary>A validated job to accept; <c>Policy</c> is the execution policy as the caller asked for it (null: the defaults).</summary>
+public sealed record JobSubmission(string Tenant, string Model, JobInput Input, string? IdempotencyKey, int MaxActiveJobs, JobPolicy? Policy = null);
 
-/// <summary>What became of a submission.</summary>
-public sealed record SubmitOutcome(JobRecord? Job, bool Replayed, bool IsOverCap, string? Conflict, bool ConflictIsTransient)
+/// <summary>What became of a submission; for an accepted job, <c>ExpiresAt</c> is when it ends <c>expired</c> if still queued.</summary>
+public sealed record SubmitOutcome(JobRecord? Job, bool Replayed, bool IsOverCap, string? Conflict, bool ConflictIsTransient, DateTimeOffset? ExpiresAt = null)
 {
     public static readonly SubmitOutcome OverCap = new(null, false, true, null, false);
 
-    public static SubmitOutcome Accepted(JobRecord job, bool replayed) => new(job, replayed, false, null, false);
+    public static SubmitOutcome Accepted(JobRecord job, bool replayed, DateTimeOffset expiresAt) => new(job, replayed, false, null, false, expiresAt);
 
     /// <summary>The key was used for another request: retrying will not help (422).</summary>
     public static SubmitOutcome IdempotencyConflict(string detail) => new(null, false, false, detail, false);

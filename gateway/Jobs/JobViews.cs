@@ -1,10 +1,12 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using InferenceGateway.Contracts;
+using InferenceGateway.Core.Jobs;
 
 namespace InferenceGateway.Gateway.Jobs;
 
-/// <summary>The 202 answer to a submitted job.</summary>
-public sealed record JobAccepted(string Id, string Status, DateTimeOffset CreatedAt, JobLinks Links);
+/// <summary>The 202 answer to a submitted job; <paramref name="ExpiresAt"/> is when it ends <c>expired</c> if still queued.</summary>
+public sealed record JobAccepted(string Id, string Status, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, JobLinks Links);
 
 /// <summary>Where to follow a job.</summary>
 public sealed record JobLinks(string Self, string Events, string Hub);
@@ -19,10 +21,37 @@ public sealed record JobView(
     DateTimeOffset? CompletedAt,
     JsonElement? Result,
     JobError? Error,
-    JobMetrics Metrics);
+    JobMetrics Metrics,
+    bool CancelRequested)
+{
+    /// <summary>The view of a stored job record.</summary>
+    public static JobView From(JobRecord job)
+    {
+        JsonElement? result = job.ResultJson is null ? null : JsonDocument.Parse(job.ResultJson).RootElement.Clone();
+        return new JobView(job.Id, job.Status, job.Model, job.CreatedAt, job.StartedAt, job.CompletedAt, result, job.Error, job.Metrics, job.CancelRequested);
+    }
+}
 
-/// <summary>One entry of <c>GET /v1/models</c>.</summary>
-public sealed record ModelView(string Id, string Kind, int Dimensions, int MaxTexts, int MaxTextLength);
+/// <summary>
+/// One entry of <c>GET /v1/models</c>: the limits a job for it must keep, who serves it now, and
+/// where the gateway knows it from (<c>source</c>: <c>config</c>, <c>registry</c>, or both).
+/// </summary>
+public sealed record ModelView(
+    string Id,
+    string Kind,
+    string? Runtime,
+    int? Dimensions,
+    int MaxTexts,
+    int MaxTextLength,
+    int? MaxSequenceLength,
+    int Workers,
+    int WarmWorkers,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ExecutionProvider,
+    IReadOnlyList<string> Source)
+{
+    public static ModelView From(CatalogModel model) =>
+        new(model.Id, model.Kind, model.Runtime, model.Dimensions, model.MaxTexts, model.MaxTextLength, model.MaxSequenceLength, model.Workers, model.WarmWorkers, model.ExecutionProvider, model.Sources);
+}
 
 /// <summary>The answer to <c>GET /v1/models</c>.</summary>
 public sealed record ModelList(IReadOnlyList<ModelView> Data);

@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
@@ -20,9 +19,10 @@ public static partial class JobsApi
             .RequireAuthorization(Scopes.JobsWrite)
             .WithBodyLimit(limits => limits.MaxJobBodyBytes);
         jobs.MapGet("/{id}", GetAsync).RequireAuthorization(Scopes.JobsRead);
+        jobs.MapDelete("/{id}", CancelAsync).RequireAuthorization(Scopes.JobsWrite);
         jobs.MapGet("/{id}/events", JobEventsSse.StreamAsync).RequireAuthorization(Scopes.JobsRead);
 
-        app.MapGet("/v1/models", ListModels).RequireAuthorization(Scopes.JobsRead).RequireTenantRateLimit();
+        app.MapGet("/v1/models", ListModelsAsync).RequireAuthorization(Scopes.JobsRead).RequireTenantRateLimit();
         return app;
     }
 
@@ -36,8 +36,10 @@ public static partial class JobsApi
         HttpContext http,
         JsonBodyReader json,
         JobSubmitter submitter,
-        IOptions<ModelCatalogOptions> catalog,
+        ModelCatalog catalog,
         IOptionsMonitor<RateLimitOptions> rateLimits,
+        IOptions<JobPolicyOptions> policyOptions,
+        IOptions<JobStoreOptions> storeOptions,
         CancellationToken cancellationToken)
     {
         var body = await json.ReadAsync<SubmitJobRequest>(http.Request, cancellationToken);
@@ -47,15 +49,26 @@ public static partial class JobsApi
         }
 
         var request = body.Value;
-        var errors = request is null
-            ? new Dictionary<string, string[]>(StringComparer.Ordinal) { ["body"] = ["The body must be a JSON object."] }
-            : JobRequests.Validate(request.Model, request.Input, catalog.Value);
+        Dictionary<string, string[]> errors;
+        if (request is null)
+        {
+            errors = new Dictionary<string, string[]>(StringComparer.Ordinal) { ["body"] = ["The body must be a JSON object."] };
+        }
+        else
+        {
+            errors = JobRequests.Validate(request.Model, request.Input, await catalog.GetAsync());
+            foreach (var (field, problems) in request.Policy?.Validate(policyOptions.Value, storeOptions.Value.Retention) ?? [])
+            {
+                errors[field] = problems;
+            }
+        }
+
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "The job is not valid.");
         }
 
-        return await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, request!.Model!, request.Input!, cancellationToken);
+        return await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, request!.Model!, request.Input!, request.Policy, cancellationToken);
     }
 
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(string id, HttpContext http, RedisJobStore store)
@@ -66,12 +79,51 @@ public static partial class JobsApi
             return NotFound(id);
         }
 
-        JsonElement? result = job.ResultJson is null ? null : JsonDocument.Parse(job.ResultJson).RootElement.Clone();
-        return TypedResults.Ok(new JobView(job.Id, job.Status, job.Model, job.CreatedAt, job.StartedAt, job.CompletedAt, result, job.Error, job.Metrics));
+        return TypedResults.Ok(JobView.From(job));
     }
 
-    private static Ok<ModelList> ListModels(IOptions<ModelCatalogOptions> catalog) =>
-        TypedResults.Ok(new ModelList([.. catalog.Value.Served.Select(m => new ModelView(m.Key, m.Value.Kind, m.Value.Dimensions, m.Value.MaxTexts, m.Value.MaxTextLength))]));
+    /// <summary>
+    /// <c>DELETE /v1/jobs/{id}</c>: a queued job ends <c>cancelled</c> at once (200, and its place
+    /// under the active-jobs cap is given back); a running one is flagged and its worker told (202,
+    /// the worker records the end); one that already ended is a 409 naming its status.
+    /// </summary>
+    private static async Task<Results<Ok<JobView>, Accepted<JobView>, ProblemHttpResult>> CancelAsync(
+        string id, HttpContext http, RedisJobStore store, ActiveJobs activeJobs)
+    {
+        var tenant = TenantOf(http.User);
+        var owner = IsJobId(id) ? await store.GetProgressAsync(id) : null;
+        if (owner is null || owner.Tenant != tenant)
+        {
+            return NotFound(id);
+        }
+
+        var outcome = await store.CancelAsync(id);
+        if (outcome == CancelOutcome.Cancelled)
+        {
+            await activeJobs.ReleaseAsync(tenant, id);
+        }
+
+        // Read after the change, so the answer shows what the cancel did (or what had already happened).
+        var job = await store.GetAsync(id);
+        if (outcome == CancelOutcome.NoSuchJob || job is null)
+        {
+            return NotFound(id);
+        }
+
+        return outcome switch
+        {
+            CancelOutcome.Cancelled => TypedResults.Ok(JobView.From(job)),
+            CancelOutcome.Requested => TypedResults.Accepted($"/v1/jobs/{id}", JobView.From(job)),
+            _ => TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Job Already Ended",
+                detail: $"The job already ended with status '{job.Status}'; there is nothing to cancel.",
+                extensions: new Dictionary<string, object?> { ["jobStatus"] = job.Status }),
+        };
+    }
+
+    private static async Task<Ok<ModelList>> ListModelsAsync(ModelCatalog catalog) =>
+        TypedResults.Ok(new ModelList([.. (await catalog.GetAsync()).Values.Select(ModelView.From)]));
 
     /// <summary>The one answer for a job that does not exist or belongs to another tenant.</summary>
     public static ProblemHttpResult NotFound(string id) =>

@@ -2,7 +2,11 @@ using System.ComponentModel.DataAnnotations;
 
 namespace InferenceGateway.Gateway.Jobs;
 
-/// <summary>The models the gateway accepts jobs for, with their input limits. Section <c>Models</c>.</summary>
+/// <summary>
+/// The models the gateway accepts jobs for even when no worker has registered them (workers scaled
+/// to zero), with their input limits. Section <c>Models</c>. Models that workers register are
+/// accepted too (see <see cref="ModelCatalog"/>).
+/// </summary>
 public sealed record ModelCatalogOptions
 {
     public const string Section = "Models";
@@ -20,9 +24,12 @@ public sealed record ModelLimits
 
     public int Dimensions { get; init; } = 384;
 
-    [Range(1, 100_000)]
+    public const int MaxTextsLimit = 100_000;
+    public const int MaxTextLengthLimit = 1_000_000;
+
+    [Range(1, MaxTextsLimit)]
     public int MaxTexts { get; init; } = 256;
 
-    [Range(1, 1_000_000)]
+    [Range(1, MaxTextLengthLimit)]
     public int MaxTextLength { get; init; } = 10_000;
 }

@@ -8,4 +8,7 @@ public sealed record SubmitJobRequest
     public string? Model { get; init; }
 
     public JobInput? Input { get; init; }
+
+    /// <summary>Optional execution policy; absent means the gateway's defaults.</summary>
+    public JobPolicy? Policy { get; init; }
 }

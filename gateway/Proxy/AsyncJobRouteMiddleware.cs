@@ -20,7 +20,7 @@ public sealed class AsyncJobRouteMiddleware(
     JobSubmitter submitter,
     JsonBodyReader json,
     IOptions<RequestLimits> requestLimits,
-    IOptions<ModelCatalogOptions> catalog,
+    ModelCatalog catalog,
     IOptionsMonitor<RateLimitOptions> rateLimits,
     ILogger<AsyncJobRouteMiddleware> logger)
 {
@@ -57,14 +57,14 @@ public sealed class AsyncJobRouteMiddleware(
 
         var errors = body.Value is null
             ? new Dictionary<string, string[]>(StringComparer.Ordinal) { ["body"] = ["The body must be a JSON object: the job's input, {\"texts\": [...]}."] }
-            : JobRequests.Validate(settings.Model, body.Value, catalog.Value, inputPath: string.Empty);
+            : JobRequests.Validate(settings.Model, body.Value, await catalog.GetAsync(), inputPath: string.Empty);
         if (errors.Count > 0)
         {
             await TypedResults.ValidationProblem(errors, title: "The job is not valid.").ExecuteAsync(context);
             return;
         }
 
-        var result = await JobRequests.SubmitAsync(context, submitter, rateLimits.CurrentValue, settings.Model!, body.Value!, context.RequestAborted);
+        var result = await JobRequests.SubmitAsync(context, submitter, rateLimits.CurrentValue, settings.Model!, body.Value!, policy: null, context.RequestAborted);
         if (result.Result is Accepted<JobAccepted> accepted)
         {
             ProxyLog.RouteSubmittedJob(logger, route.RouteId, accepted.Value!.Id);

@@ -233,7 +233,7 @@ public sealed class HostileInputTests
 
         // Methods.
         yield return new("Put_OnJobs_Returns405", 405, t => SendAsync(t, HttpMethod.Put, "/v1/jobs", t.Writer, r => r.Content = JsonContent(ValidJob)));
-        yield return new("Delete_OnAJob_Returns405", 405, t => SendAsync(t, HttpMethod.Delete, $"/v1/jobs/{t.JobId}", t.Writer));
+        yield return new("Patch_OnAJob_Returns405", 405, t => SendAsync(t, HttpMethod.Patch, $"/v1/jobs/{t.JobId}", t.Writer, r => r.Content = JsonContent("{}")));
         yield return new("Post_OnHealthz_Returns405", 405, t => SendAsync(t, HttpMethod.Post, "/healthz", key: null, r => r.Content = JsonContent("{}")));
         yield return new("Trace_OnJobs_Returns405", 405, t => RawAsync(t, "TRACE /v1/jobs HTTP/1.1\r\nHost: x\r\n"));
         yield return new("Patch_OnAdminKeys_Returns405", 405, t => SendAsync(t, HttpMethod.Patch, "/admin/keys", t.Admin, r => r.Content = JsonContent("{}")));

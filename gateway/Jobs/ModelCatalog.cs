@@ -1,0 +1,132 @@
+using System.Text.Json;
+using InferenceGateway.Core.Models;
+using InferenceGateway.Gateway.Problems;
+using Microsoft.Extensions.Options;
+
+namespace InferenceGateway.Gateway.Jobs;
+
+/// <summary>
+/// The models the gateway accepts jobs for: the union of what workers publish in the
+/// <see cref="ModelRegistry"/> and the configured <see cref="ModelCatalogOptions"/> (the fallback
+/// that keeps jobs accepted while every worker is scaled to zero). The registry read is cached for
+/// <see cref="CacheFor"/>, so submissions do not read Redis for it each time; when Redis cannot be
+/// read the configured models stand alone.
+/// </summary>
+public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCatalogOptions> options, TimeProvider time, ILogger<ModelCatalog> logger)
+{
+    /// <summary>How long one read of the registry is used.</summary>
+    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(2);
+
+    public const string SourceRegistry = "registry";
+    public const string SourceConfig = "config";
+
+    private readonly Lock _gate = new();
+    private Task<IReadOnlyList<RegisteredModel>>? _registryRead;
+    private DateTimeOffset _readAt;
+
+    /// <summary>Every model served now, by id, in id order.</summary>
+    public async Task<IReadOnlyDictionary<string, CatalogModel>> GetAsync()
+    {
+        var registered = await ReadRegistryAsync();
+        var configured = options.CurrentValue.Served;
+        var models = new SortedDictionary<string, CatalogModel>(StringComparer.Ordinal);
+        foreach (var (id, limits) in configured)
+        {
+            models[id] = new CatalogModel(id, limits.Kind, null, limits.Dimensions, limits.MaxTexts, limits.MaxTextLength, null, 0, 0, null, [SourceConfig]);
+        }
+
+        foreach (var model in registered)
+        {
+            models[model.Name] = Merge(model, configured.GetValueOrDefault(model.Name));
+        }
+
+        return models;
+    }
+
+    /// <summary>One registry read per <see cref="CacheFor"/>, shared by concurrent callers; empty when Redis cannot be read.</summary>
+    private Task<IReadOnlyList<RegisteredModel>> ReadRegistryAsync()
+    {
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            if (_registryRead is null || now - _readAt >= CacheFor || now < _readAt)
+            {
+                _readAt = now;
+                _registryRead = ReadOrFallBackAsync();
+            }
+
+            return _registryRead;
+        }
+    }
+
+    private async Task<IReadOnlyList<RegisteredModel>> ReadOrFallBackAsync()
+    {
+        try
+        {
+            return await registry.ListAsync();
+        }
+        catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
+        {
+            Log.ModelRegistryUnreadable(logger, ex);
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// A registered model, with what the gateway's configuration says of it. Where both give a
+    /// limit the smaller wins, so the gateway never accepts a job its workers would refuse.
+    /// </summary>
+    private static CatalogModel Merge(RegisteredModel model, ModelLimits? configured)
+    {
+        var spec = model.Spec.ValueKind == JsonValueKind.Object ? model.Spec : default;
+        var defaults = configured ?? new ModelLimits();
+        var maxTexts = PositiveInt(spec, "maxTexts", ModelLimits.MaxTextsLimit) is { } specTexts
+            ? Math.Min(specTexts, configured?.MaxTexts ?? int.MaxValue)
+            : defaults.MaxTexts;
+        var maxTextLength = PositiveInt(spec, "maxTextLength", ModelLimits.MaxTextLengthLimit) is { } specLength
+            ? Math.Min(specLength, configured?.MaxTextLength ?? int.MaxValue)
+            : defaults.MaxTextLength;
+        return new CatalogModel(
+            model.Name,
+            String(spec, "kind") ?? configured?.Kind ?? defaults.Kind,
+            String(spec, "runtime"),
+            PositiveInt(spec, "dimensions", int.MaxValue) ?? configured?.Dimensions,
+            maxTexts,
+            maxTextLength,
+            PositiveInt(spec, "maxSequenceLength", int.MaxValue),
+            model.Workers,
+            model.WarmWorkers,
+            String(spec, "executionProvider"),
+            configured is null ? [SourceRegistry] : [SourceConfig, SourceRegistry]);
+    }
+
+    private static string? String(JsonElement spec, string name) =>
+        spec.ValueKind == JsonValueKind.Object && spec.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 and <= 64 } text
+            ? text
+            : null;
+
+    private static int? PositiveInt(JsonElement spec, string name, int max) =>
+        spec.ValueKind == JsonValueKind.Object && spec.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
+            && value.TryGetInt32(out var number) && number >= 1
+            ? Math.Min(number, max)
+            : null;
+}
+
+/// <summary>
+/// A model the gateway accepts jobs for, and where it knows of it from (<c>Sources</c>: <c>config</c>,
+/// <c>registry</c>, or both). <c>Runtime</c>, <c>MaxSequenceLength</c> and <c>ExecutionProvider</c>
+/// come from a worker's spec (null when only configured); <c>Dimensions</c> is null when neither says;
+/// <c>Workers</c> counts those heard from within <see cref="ModelRegistry.LiveWindow"/>.
+/// </summary>
+public sealed record CatalogModel(
+    string Id,
+    string Kind,
+    string? Runtime,
+    int? Dimensions,
+    int MaxTexts,
+    int MaxTextLength,
+    int? MaxSequenceLength,
+    int Workers,
+    int WarmWorkers,
+    string? ExecutionProvider,
+    IReadOnlyList<string> Sources);
