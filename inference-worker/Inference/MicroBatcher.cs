@@ -103,9 +103,8 @@ internal sealed class MicroBatcher<TModel>(
     {
         try
         {
-            var vectors = _run(model, texts, cancellationToken);
             Count(requests: 1, texts.Count);
-            return Task.FromResult(vectors);
+            return Task.FromResult(_run(model, texts, cancellationToken));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
