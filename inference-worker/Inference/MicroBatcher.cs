@@ -72,7 +72,7 @@ internal sealed class MicroBatcher<TModel>(
         }
 
         var lane = _lanes.GetValue(model, m => new Lane(this, m));
-        var request = new Request(texts, cancellationToken);
+        var request = new Request([.. texts], cancellationToken); // a copy: the batch is built later
         // May run at once (the token was cancelled since the check above): Cancel handles a New request.
         request.Registration = cancellationToken.Register(() => lane.Cancel(request));
         lane.Enqueue(request);
@@ -123,9 +123,9 @@ internal sealed class MicroBatcher<TModel>(
         Interlocked.Add(ref _texts, texts);
     }
 
-    private sealed class Request(IReadOnlyList<string> texts, CancellationToken token)
+    private sealed class Request(string[] texts, CancellationToken token)
     {
-        public IReadOnlyList<string> Texts { get; } = texts;
+        public string[] Texts { get; } = texts;
 
         public CancellationToken Token { get; } = token;
 
@@ -207,7 +207,7 @@ internal sealed class MicroBatcher<TModel>(
 
                 request.State = RequestState.Waiting;
                 _waiting.Add(request);
-                _waitingTexts += request.Texts.Count;
+                _waitingTexts += request.Texts.Length;
                 if (_waiting.Count == 1)
                 {
                     OpenWindowLocked();
@@ -233,7 +233,7 @@ internal sealed class MicroBatcher<TModel>(
                         break;
                     case RequestState.Waiting:
                         _waiting.Remove(request);
-                        _waitingTexts -= request.Texts.Count;
+                        _waitingTexts -= request.Texts.Length;
                         if (_waiting.Count == 0)
                         {
                             CloseWindowLocked();
@@ -328,10 +328,10 @@ internal sealed class MicroBatcher<TModel>(
             }
 
             var take = 1;
-            var texts = _waiting[0].Texts.Count;
-            while (take < _waiting.Count && texts + _waiting[take].Texts.Count <= owner._maxBatchTexts)
+            var texts = _waiting[0].Texts.Length;
+            while (take < _waiting.Count && texts + _waiting[take].Texts.Length <= owner._maxBatchTexts)
             {
-                texts += _waiting[take].Texts.Count;
+                texts += _waiting[take].Texts.Length;
                 take++;
             }
 
@@ -411,10 +411,10 @@ internal sealed class MicroBatcher<TModel>(
                 }
                 else
                 {
-                    request.Completion.TrySetResult(vectors.AsSpan(offset, request.Texts.Count).ToArray());
+                    request.Completion.TrySetResult(vectors.AsSpan(offset, request.Texts.Length).ToArray());
                 }
 
-                offset += request.Texts.Count;
+                offset += request.Texts.Length;
             }
 
             batch.Abandon.Dispose();
