@@ -14,10 +14,6 @@ public static class WorkerHostBuilderExtensions
     {
         builder.Services.AddJobStore();
         builder.Services.AddJobQueue();
-        builder.Services.AddOptions<InferenceOptions>()
-            .BindConfiguration(InferenceOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
         builder.Services.AddOptions<WorkerOptions>()
             .BindConfiguration(WorkerOptions.Section)
             .ValidateDataAnnotations()
@@ -31,7 +27,7 @@ public static class WorkerHostBuilderExtensions
                     sqs.RequestTimeout = longPoll;
                 }
             });
-        builder.Services.AddSingleton<ModelHost>();
+        builder.Services.AddInference(); // before the poller: its start-up checks run first
         builder.Services.AddSingleton<JobProcessor>();
         builder.Services.AddHostedService<SqsJobPoller>();
         return builder;

@@ -78,7 +78,7 @@ public sealed class JobProcessor(
             return;
         }
 
-        var lease = await models.AcquireAsync(cancellationToken);
+        using var lease = await models.AcquireAsync(cancellationToken);
         var clock = Stopwatch.GetTimestamp();
         float[][]? vectors = null;
         Exception? failure = null;
