@@ -20,7 +20,4 @@ public sealed record JobMetrics
 
     /// <summary>The ONNX Runtime execution provider that ran the model (<c>cpu</c> or <c>cuda</c>).</summary>
     public string? Provider { get; init; }
-
-    /// <summary>How many jobs' texts shared the model call that ran this job (1 when it ran alone).</summary>
-    public int? BatchedWith { get; init; }
 }

@@ -61,4 +61,7 @@ internal static partial class Log
 
     [LoggerMessage(20, LogLevel.Warning, "Subscribing to job cancellations failed; retrying")]
     public static partial void CancelSubscribeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(21, LogLevel.Warning, "Publishing this worker's models to the registry failed; retrying at the next heartbeat")]
+    public static partial void RegistrationFailed(ILogger logger, Exception exception);
 }

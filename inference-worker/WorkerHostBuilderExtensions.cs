@@ -18,10 +18,6 @@ public static class WorkerHostBuilderExtensions
     {
         builder.Services.AddJobStore();
         builder.Services.AddJobQueue();
-        builder.Services.AddOptions<InferenceOptions>()
-            .BindConfiguration(InferenceOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
         builder.Services.AddOptions<WorkerOptions>()
             .BindConfiguration(WorkerOptions.Section)
             .ValidateDataAnnotations()
@@ -41,7 +37,14 @@ public static class WorkerHostBuilderExtensions
             .PostConfigure<IOptions<WorkerOptions>>((host, worker) =>
                 host.ShutdownTimeout = TimeSpan.FromSeconds(worker.Value.ShutdownGraceSeconds) + TimeSpan.FromSeconds(15));
 
-        builder.Services.AddSingleton<ModelHost>();
+        builder.Services.AddInference(); // before the event source: its start-up checks run first
+        builder.Services.AddOptions<BatchingOptions>()
+            .BindConfiguration(BatchingOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        // Registered after the model host, so disposed before it: running batches finish first.
+        builder.Services.AddSingleton<EmbeddingBatcher>();
         builder.Services.AddSingleton<ServedModels>();
         builder.Services.AddSingleton<WorkerLifetime>();
         builder.Services.AddSingleton<JobCancellations>();
@@ -54,6 +57,8 @@ public static class WorkerHostBuilderExtensions
         });
         builder.Services.AddHostedService<SqsEventSource>();
         builder.Services.AddHostedService<DeadLetterMonitor>();
+        builder.Services.AddSingleton<WorkerRegistration>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerRegistration>());
         return builder;
     }
 }

@@ -20,5 +20,4 @@ public static class JobFields
     public const string LastSeq = "lastSeq";
     public const string CancelRequested = "cancelRequested";
     public const string Provider = "provider";
-    public const string BatchedWith = "batchedWith";
 }

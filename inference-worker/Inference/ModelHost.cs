@@ -1,57 +1,128 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Worker.Inference;
 
 /// <summary>
-/// Owns the loaded model the way a serverless function owns its container: the first invocation
-/// loads it (a cold start, timed), later ones find it warm.
+/// Owns the loaded models the way a serverless platform owns its function instances: one per
+/// configured model name; the first invocation loads it (a cold start, timed), later ones find it
+/// warm, and after <see cref="InferenceOptions.KeepWarmSeconds"/> with no lease held it is unloaded
+/// (scale to zero) and the next invocation pays a cold start again. With
+/// <see cref="InferenceOptions.Provisioned"/> every model loads at start and stays loaded.
+/// Leases are reference-counted: a model is never unloaded while a job holds one.
 /// </summary>
-public sealed class ModelHost(IOptions<InferenceOptions> options, ILogger<ModelHost> logger) : IDisposable
+public sealed class ModelHost : IDisposable
 {
-    private readonly SemaphoreSlim _loadLock = new(1, 1);
-    private MiniLmEmbedder? _model;
+    private readonly Dictionary<string, ModelSlot> _slots = new(StringComparer.Ordinal);
+    private readonly InferenceOptions _options;
 
-    /// <summary>The loaded model, loading it first when needed.</summary>
-    public async Task<ModelLease> AcquireAsync(CancellationToken cancellationToken)
+    public ModelHost(
+        IOptions<InferenceOptions> options,
+        IOptions<ModelCatalogOptions> catalog,
+        ExecutionProviderSelection executionProvider,
+        IHostEnvironment environment,
+        TimeProvider time,
+        ILogger<ModelHost> logger)
     {
-        if (Volatile.Read(ref _model) is { } warm)
+        _options = options.Value;
+        ExecutionProvider = executionProvider;
+        var inference = _options with
         {
-            return new ModelLease(warm, ColdStart: false, InitMs: 0);
+            ModelCacheDirectory = string.IsNullOrWhiteSpace(_options.ModelCacheDirectory)
+                ? null
+                : ModelFiles.Resolve(environment, _options.ModelCacheDirectory),
+        };
+        foreach (var (name, model) in catalog.Value.Enabled)
+        {
+            var resolved = model.Source == ModelOptions.EmbeddedMiniLm
+                ? model
+                : model with
+                {
+                    Source = ModelFiles.Resolve(environment, model.Source),
+                    VocabPath = model.VocabPath is null ? null : ModelFiles.Resolve(environment, model.VocabPath),
+                };
+            _slots[name] = new ModelSlot(name, resolved, inference, executionProvider, time, logger);
         }
 
-        await _loadLock.WaitAsync(cancellationToken);
-        try
-        {
-            if (_model is { } loaded)
-            {
-                return new ModelLease(loaded, ColdStart: false, InitMs: 0);
-            }
+        Models = [.. _slots.Values.Select(s => ModelSpec.From(s.Name, s.Model, executionProvider))];
+        DefaultModel = _slots.ContainsKey(MiniLmEmbedder.ModelName) ? MiniLmEmbedder.ModelName : _slots.Keys.First();
+    }
 
-            var started = Stopwatch.GetTimestamp();
-            var model = await Task.Run(() => MiniLmEmbedder.Load(options.Value), cancellationToken);
-            var initMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            Volatile.Write(ref _model, model);
-            Log.ModelLoaded(logger, MiniLmEmbedder.ModelName, initMs);
-            return new ModelLease(model, ColdStart: true, InitMs: initMs);
-        }
-        finally
+    /// <summary>What this worker serves, one entry per model name, in name order.</summary>
+    public IReadOnlyList<ModelSpec> Models { get; }
+
+    /// <summary>The model <see cref="AcquireAsync(CancellationToken)"/> gives: all-minilm-l6-v2 unless it is disabled.</summary>
+    public string DefaultModel { get; }
+
+    /// <summary>The execution provider in use (and the one asked for).</summary>
+    public ExecutionProviderSelection ExecutionProvider { get; }
+
+    /// <summary>Every model's lifecycle state, in name order.</summary>
+    public IReadOnlyList<ModelHostState> States => [.. _slots.Values.Select(s => s.State)];
+
+    public bool Serves(string model) => _slots.ContainsKey(model);
+
+    /// <summary>The <paramref name="model"/>'s lifecycle state.</summary>
+    /// <exception cref="KeyNotFoundException">This worker does not serve <paramref name="model"/>.</exception>
+    public ModelHostState GetState(string model) => Slot(model).State;
+
+    /// <summary>A lease on the default model; see <see cref="AcquireAsync(string, CancellationToken)"/>.</summary>
+    public Task<ModelLease> AcquireAsync(CancellationToken cancellationToken) => AcquireAsync(DefaultModel, cancellationToken);
+
+    /// <summary>
+    /// A lease on <paramref name="model"/>, loading it first when it is cold; dispose the lease when
+    /// the job is done with the model (<c>using var lease = await host.AcquireAsync(name, ct)</c>).
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">This worker does not serve <paramref name="model"/>.</exception>
+    public Task<ModelLease> AcquireAsync(string model, CancellationToken cancellationToken) => Slot(model).AcquireAsync(cancellationToken);
+
+    /// <summary>With <see cref="InferenceOptions.Provisioned"/>: loads every model now (at start, before jobs are received).</summary>
+    public async Task LoadProvisionedAsync(CancellationToken cancellationToken)
+    {
+        if (!_options.Provisioned)
         {
-            _loadLock.Release();
+            return;
+        }
+
+        foreach (var slot in _slots.Values)
+        {
+            using var lease = await slot.AcquireAsync(cancellationToken);
         }
     }
 
     public void Dispose()
     {
-        _model?.Dispose();
-        _loadLock.Dispose();
+        foreach (var slot in _slots.Values)
+        {
+            slot.Dispose();
+        }
     }
+
+    private ModelSlot Slot(string model) =>
+        _slots.TryGetValue(model, out var slot) ? slot : throw new KeyNotFoundException($"Model '{model}' is not served by this worker.");
 }
 
-/// <summary>A model ready to run, and whether this invocation paid to load it.</summary>
-public sealed record ModelLease(MiniLmEmbedder Model, bool ColdStart, double InitMs) : IDisposable
+/// <summary>Where a model is in its lifecycle.</summary>
+public enum ModelStatus
 {
-    public void Dispose()
-    {
-    }
+    /// <summary>Not loaded: the next lease pays a cold start.</summary>
+    Cold,
+
+    /// <summary>A cold start is in progress.</summary>
+    Loading,
+
+    /// <summary>Loaded: leases are immediate.</summary>
+    Warm,
 }
+
+/// <summary>One model's lifecycle, for the registry and health: state, when it loaded and was last used, and how often it loaded and unloaded.</summary>
+public sealed record ModelHostState(
+    string Name,
+    ModelStatus Status,
+    DateTimeOffset? LoadedAt,
+    DateTimeOffset? LastUsedAt,
+    long Loads,
+    long Unloads,
+    int ActiveLeases,
+    bool Provisioned,
+    double? LastInitMs,
+    string ExecutionProvider);

@@ -23,6 +23,7 @@ public sealed class InferenceConsumer(
     RedisJobStore store,
     ActiveJobs activeJobs,
     ModelHost models,
+    EmbeddingBatcher batcher,
     JobCancellations cancellations,
     WorkerLifetime lifetime,
     IOptions<WorkerOptions> options,
@@ -97,9 +98,10 @@ public sealed class InferenceConsumer(
         var clock = 0L;
         try
         {
-            using var lease = await models.AcquireAsync(cancellationToken);
+            using var lease = await models.AcquireAsync(job.Model, cancellationToken);
             outcome.ColdStart = lease.ColdStart;
             outcome.InitMs = lease.InitMs;
+            outcome.Dimensions = lease.Model.EmbeddingDimensions;
             clock = Stopwatch.GetTimestamp();
             var vectors = new float[texts.Count][];
             var slice = _options.ProgressEveryTexts;
@@ -107,7 +109,7 @@ public sealed class InferenceConsumer(
             {
                 var count = Math.Min(slice, texts.Count - done);
                 var part = texts.Skip(done).Take(count).ToArray();
-                var embedded = await Task.Run(() => lease.Model.Embed(part, cancellationToken), cancellationToken);
+                var embedded = await batcher.EmbedAsync(lease.Model, part, cancellationToken);
                 embedded.CopyTo(vectors, done);
                 done += count;
                 if (done < texts.Count)
@@ -144,7 +146,7 @@ public sealed class InferenceConsumer(
             InitMs = Math.Round(outcome.InitMs, 3),
             ExecutionMs = Math.Round(outcome.ExecutionMs, 3),
             BilledMs = (long)Math.Ceiling(outcome.InitMs + outcome.ExecutionMs),
-            Provider = "cpu",
+            Provider = models.ExecutionProvider.ActiveName,
         };
         var metricsJson = JsonSerializer.Serialize(metrics, ContractsJsonContext.Default.JobMetrics);
         List<KeyValuePair<string, string>> fields =
@@ -161,7 +163,7 @@ public sealed class InferenceConsumer(
         string data;
         if (type == JobEventTypes.Completed)
         {
-            var result = new EmbeddingResult(job.Model, outcome.Vectors![0]?.Length ?? MiniLmEmbedder.Dimensions, outcome.Vectors!);
+            var result = new EmbeddingResult(job.Model, outcome.Dimensions, outcome.Vectors!);
             var resultJson = JsonSerializer.Serialize(result, ContractsJsonContext.Default.EmbeddingResult);
             fields.Add(new(JobFields.Result, resultJson));
             data = $$"""{"result":{{resultJson}},"metrics":{{metricsJson}}}""";
@@ -217,5 +219,7 @@ public sealed class InferenceConsumer(
         public double InitMs { get; set; }
 
         public double ExecutionMs { get; set; }
+
+        public int Dimensions { get; set; }
     }
 }

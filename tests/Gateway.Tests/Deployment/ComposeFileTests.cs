@@ -7,14 +7,27 @@ namespace InferenceGateway.Tests.Deployment;
 public sealed class ComposeFileTests
 {
     [Test]
-    public async Task DockerComposeFile_PassesDockerComposeConfig()
+    public Task DockerComposeFile_PassesDockerComposeConfig() => AssertConfigPassesAsync("docker-compose.yml");
+
+    [Test]
+    public Task DockerComposeFile_WithTheGpuOverride_PassesDockerComposeConfig() => AssertConfigPassesAsync("docker-compose.yml", "docker-compose.gpu.yml");
+
+    private static async Task AssertConfigPassesAsync(params string[] files)
     {
-        var info = new ProcessStartInfo("docker-compose", ["-f", Path.Combine(RepoPaths.Root, "docker-compose.yml"), "config", "-q"])
+        var info = new ProcessStartInfo("docker-compose")
         {
             WorkingDirectory = RepoPaths.Root,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var file in files)
+        {
+            info.ArgumentList.Add("-f");
+            info.ArgumentList.Add(Path.Combine(RepoPaths.Root, file));
+        }
+
+        info.ArgumentList.Add("config");
+        info.ArgumentList.Add("-q");
         using var process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -1,0 +1,25 @@
+namespace InferenceGateway.Worker.Inference;
+
+internal static partial class InferenceLog
+{
+    [LoggerMessage(101, LogLevel.Information, "Model {Model} loaded in {InitMs:F0} ms on {ExecutionProvider} (cold start; optimised-model cache: {Cache})")]
+    public static partial void ColdStart(ILogger logger, string model, double initMs, string executionProvider, ModelCacheOutcome cache);
+
+    [LoggerMessage(102, LogLevel.Information, "Model {Model} unloaded after {IdleSeconds:F0} s idle (scaled to zero)")]
+    public static partial void Unloaded(ILogger logger, string model, double idleSeconds);
+
+    [LoggerMessage(103, LogLevel.Warning, "Model {Model}: {Problem}")]
+    public static partial void ModelCacheProblem(ILogger logger, string model, string problem);
+
+    [LoggerMessage(104, LogLevel.Information, "Inference runs on the {ExecutionProvider} execution provider")]
+    public static partial void ExecutionProviderSelected(ILogger logger, string executionProvider);
+
+    [LoggerMessage(105, LogLevel.Warning, "{Reason} Falling back to the cpu execution provider (Inference:FallbackToCpu is true).")]
+    public static partial void ExecutionProviderFallback(ILogger logger, string reason);
+
+    [LoggerMessage(106, LogLevel.Critical, "{Message}")]
+    public static partial void ExecutionProviderUnavailable(ILogger logger, string message);
+
+    [LoggerMessage(107, LogLevel.Information, "Provisioned: {Count} model(s) loaded at start and kept warm")]
+    public static partial void Provisioned(ILogger logger, int count);
+}

@@ -1,0 +1,88 @@
+using InferenceGateway.Worker.Inference;
+
+namespace InferenceGateway.Tests.Inference;
+
+/// <summary>The optimised-model cache: same embeddings as an uncached load, and a damaged file is rebuilt, never fatal.</summary>
+[TestFixture]
+public sealed class ModelCacheTests
+{
+    private string _cache = null!;
+
+    [SetUp]
+    public void CreateCache() => _cache = InferenceTestModels.TempDirectory("model-cache");
+
+    [TearDown]
+    public void DeleteCache() => InferenceTestModels.DeleteDirectory(_cache);
+
+    [Test]
+    public void Load_FromTheCache_EmbedsAsTheUncachedModelDoes()
+    {
+        using var uncached = MiniLmEmbedder.Load(new InferenceOptions { ModelCacheDirectory = string.Empty });
+        using var first = MiniLmEmbedder.Load(new InferenceOptions { ModelCacheDirectory = _cache });
+        using var cached = MiniLmEmbedder.Load(new InferenceOptions { ModelCacheDirectory = _cache });
+
+        Assert.That(uncached.LoadInfo.Cache, Is.EqualTo(ModelCacheOutcome.Disabled));
+        Assert.That(first.LoadInfo.Cache, Is.EqualTo(ModelCacheOutcome.Written));
+        Assert.That(cached.LoadInfo.Cache, Is.EqualTo(ModelCacheOutcome.Hit));
+        Assert.That(Directory.GetFiles(_cache, "*.tmp"), Is.Empty, "no temporary file is left behind");
+        var expected = uncached.Embed(InferenceTestModels.Sentences);
+        var fromWrite = first.Embed(InferenceTestModels.Sentences);
+        var fromCache = cached.Embed(InferenceTestModels.Sentences);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.That(InferenceTestModels.Cosine(fromCache[i], expected[i]), Is.GreaterThanOrEqualTo(0.9999), $"cached, sentence {i}");
+            Assert.That(InferenceTestModels.Cosine(fromWrite[i], expected[i]), Is.GreaterThanOrEqualTo(0.9999), $"first load, sentence {i}");
+        }
+    }
+
+    [TestCase("truncated")]
+    [TestCase("garbage")]
+    [TestCase("sidecar missing")]
+    public void Load_WithADamagedCacheFile_RebuildsItAndEmbeds(string damage)
+    {
+        using (MiniLmEmbedder.Load(new InferenceOptions { ModelCacheDirectory = _cache }))
+        {
+        }
+
+        var file = Directory.GetFiles(_cache, "*.ort").Single();
+        switch (damage)
+        {
+            case "truncated":
+                using (var stream = new FileStream(file, FileMode.Open))
+                {
+                    stream.SetLength(stream.Length / 3);
+                }
+
+                break;
+            case "garbage":
+                var bytes = File.ReadAllBytes(file);
+                Random.Shared.NextBytes(bytes.AsSpan(0, 4096));
+                File.WriteAllBytes(file, bytes);
+                break;
+            default:
+                File.Delete(file + ".sum");
+                break;
+        }
+
+        using var rebuilt = MiniLmEmbedder.Load(new InferenceOptions { ModelCacheDirectory = _cache });
+        using var again = MiniLmEmbedder.Load(new InferenceOptions { ModelCacheDirectory = _cache });
+
+        Assert.That(rebuilt.LoadInfo.Cache, Is.EqualTo(ModelCacheOutcome.Written));
+        Assert.That(rebuilt.LoadInfo.Problem, Does.Contain("rebuilt"));
+        Assert.That(again.LoadInfo.Cache, Is.EqualTo(ModelCacheOutcome.Hit));
+        var vector = rebuilt.Embed(["This is an example sentence"])[0];
+        Assert.That(vector.Take(3), Is.EqualTo(new[] { 0.0677f, 0.0635f, 0.0487f }).Within(0.001f));
+    }
+
+    [Test]
+    public void Load_WithAnUnwritableCacheDirectory_LoadsWithoutTheCache()
+    {
+        var notADirectory = Path.Combine(_cache, "file");
+        File.WriteAllText(notADirectory, "in the way");
+
+        using var embedder = MiniLmEmbedder.Load(new InferenceOptions { ModelCacheDirectory = Path.Combine(notADirectory, "cache") });
+
+        Assert.That(embedder.LoadInfo.Cache, Is.EqualTo(ModelCacheOutcome.Unavailable));
+        Assert.That(embedder.Embed(["hello"])[0], Has.Length.EqualTo(384));
+    }
+}
