@@ -2,12 +2,20 @@
 // Redis rate limit against calling the same upstream directly (closed loop), and POST /v1/jobs at
 // a fixed arrival rate (open loop, latency measured from each request's scheduled time, so a slow
 // server cannot hide its queueing). Ratios against the direct baseline measured in the same run.
+// `-- jobs`: job throughput through the whole stack against bare ONNX Runtime (JobThroughput.cs).
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using InferenceGateway.Gateway.Auth;
+using InferenceGateway.LoadTest;
 using InferenceGateway.Tests.Infrastructure;
+
+if (args.Length > 0 && args[0] == "jobs")
+{
+    await JobThroughput.RunAsync(args);
+    return;
+}
 
 var seconds = Arg("--seconds", 8);
 var concurrency = Arg("--concurrency", 16);
