@@ -23,6 +23,7 @@ internal static class JobThroughput
     {
         var jobs = Arg(args, "--jobs", 512);
         var rounds = Arg(args, "--rounds", 2);
+        var stackRounds = rounds;
         var texts = Enumerable.Range(0, jobs).Select(i => $"Sentence {i}: the edge accepts a job and a GPU worker runs it later.").ToArray();
 
         await TestStack.StartAsync();
@@ -31,6 +32,12 @@ internal static class JobThroughput
             var results = new List<(string Name, double PerSecond, string Note)>();
             using (var model = MiniLmEmbedder.Load(new InferenceOptions { MaxBatchSize = 1024 }))
             {
+                if (args.Contains("--stack-only"))
+                {
+                    rounds = 0; // for profiling the stack: keep one bare batch-64 pass as the baseline
+                    results.Add(("(a) bare ONNX Runtime, batch 64", Bare(model, texts, 64), string.Empty));
+                }
+
                 Bare(model, texts[..64], 8); // warm-up
                 for (var round = 0; round < rounds; round++)
                 {
@@ -41,7 +48,7 @@ internal static class JobThroughput
                 }
             }
 
-            for (var round = 0; round < rounds; round++)
+            for (var round = 0; round < stackRounds; round++)
             {
                 foreach (var batching in new[] { true, false })
                 {

@@ -12,6 +12,13 @@ public sealed record InferenceOptions
     public int IntraOpThreads { get; init; }
 
     /// <summary>Texts per ONNX Runtime call; longer jobs run in several calls.</summary>
+    /// <summary>
+    /// Let ONNX Runtime's intra-op threads spin between calls. Off by default: in a worker that
+    /// also talks to SQS and Redis (and shares cores with them), spinning burns the CPU the rest of
+    /// the pipeline needs; a dedicated inference box with back-to-back calls may gain from it.
+    /// </summary>
+    public bool AllowSpinning { get; init; }
+
     [Range(1, 1024)]
     public int MaxBatchSize { get; init; } = 32;
 

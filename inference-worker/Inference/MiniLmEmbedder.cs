@@ -301,6 +301,7 @@ public sealed partial class MiniLmEmbedder : IDisposable
                 sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
             }
 
+            sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", options.AllowSpinning ? "1" : "0");
             provider.Apply(sessionOptions);
             return sessionOptions;
         }
