@@ -64,4 +64,7 @@ internal static partial class Log
 
     [LoggerMessage(21, LogLevel.Warning, "Publishing this worker's models to the registry failed; retrying at the next heartbeat")]
     public static partial void RegistrationFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(22, LogLevel.Warning, "Progress event of job {JobId} at {Done} texts lost")]
+    public static partial void ProgressLost(ILogger logger, Exception exception, string jobId, int done);
 }

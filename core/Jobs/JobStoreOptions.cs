@@ -13,5 +13,5 @@ public sealed record JobStoreOptions
 
     /// <summary>How long a job may hold a place under its tenant's active-jobs cap before the place is swept.</summary>
     [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")]
-    public TimeSpan ActiveJobLease { get; init; } = TimeSpan.FromHours(1);
+    public TimeSpan ActiveJobLease { get; init; } = TimeSpan.FromHours(2);
 }

@@ -96,9 +96,22 @@ public sealed class InferenceConsumer(
         var texts = job.Input.Texts ?? [];
         var outcome = new ModelOutcome();
         var clock = 0L;
+        ModelLease lease;
         try
         {
-            using var lease = await models.AcquireAsync(job.Model, cancellationToken);
+            lease = await models.AcquireAsync(job.Model, cancellationToken);
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            outcome.Stopped = true;
+            return outcome;
+        }
+
+        // A model that cannot load (out of memory, a broken file) is not this job's fault: the
+        // exception releases the message with backoff, for this worker later or another one.
+        try
+        {
+            using var held = lease;
             outcome.ColdStart = lease.ColdStart;
             outcome.InitMs = lease.InitMs;
             outcome.Dimensions = lease.Model.EmbeddingDimensions;
@@ -114,7 +127,7 @@ public sealed class InferenceConsumer(
                 done += count;
                 if (done < texts.Count)
                 {
-                    await store.AppendAsync(job.JobId, JobEventTypes.Progress, $$"""{"done":{{done}},"total":{{texts.Count}}}""", []);
+                    await ReportProgressAsync(job.JobId, done, texts.Count);
                 }
             }
 
@@ -135,6 +148,19 @@ public sealed class InferenceConsumer(
 
         outcome.ExecutionMs = clock == 0 ? 0 : Stopwatch.GetElapsedTime(clock).TotalMilliseconds;
         return outcome;
+    }
+
+    /// <summary>Best effort: a progress event lost to a Redis hiccup must not re-run the job.</summary>
+    private async Task ReportProgressAsync(string jobId, int done, int total)
+    {
+        try
+        {
+            await store.AppendAsync(jobId, JobEventTypes.Progress, $$"""{"done":{{done}},"total":{{total}}}""", []);
+        }
+        catch (StackExchange.Redis.RedisException ex)
+        {
+            Log.ProgressLost(logger, ex, jobId, done);
+        }
     }
 
     private async Task RecordEndAsync(JobMessage job, string type, ModelOutcome outcome, long queueMs, long limitMs)

@@ -27,7 +27,6 @@ public static class JobMessageReader
             null => "empty body",
             { SchemaVersion: not JobMessage.CurrentSchemaVersion } => $"schema version {job.SchemaVersion}, this worker reads {JobMessage.CurrentSchemaVersion}",
             _ when string.IsNullOrEmpty(job.JobId) || string.IsNullOrEmpty(job.Tenant) => "no job id or tenant",
-            _ when !serves(job.Model) => $"model '{job.Model}' is not served by this worker",
             _ => string.Empty,
         };
         return reason.Length == 0;

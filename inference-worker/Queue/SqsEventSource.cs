@@ -97,7 +97,7 @@ public sealed class SqsEventSource(
                 }
             }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception) when (stoppingToken.IsCancellationRequested)
         {
             // Stop receiving; what is in hand is finished or released below.
         }
@@ -149,7 +149,18 @@ public sealed class SqsEventSource(
         var deadline = time.GetTimestamp() + (long)(_options.BatchWindowMs / 1000.0 * time.TimestampFrequency);
         while (messages.Count < free && time.GetTimestamp() < deadline && !stoppingToken.IsCancellationRequested)
         {
-            var more = await ReceiveOnceAsync(urls, free - messages.Count, 0, CancellationToken.None);
+            List<Message> more;
+            try
+            {
+                more = await ReceiveOnceAsync(urls, free - messages.Count, 0, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                // Keep what is in hand; the next loop receives again.
+                Log.ReceiveFailed(logger, ex, 0);
+                break;
+            }
+
             if (more.Count == 0)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(20, _options.BatchWindowMs)), time, CancellationToken.None);
@@ -219,6 +230,17 @@ public sealed class SqsEventSource(
             }
 
             var receiveCount = int.TryParse(message.Attributes?.GetValueOrDefault("ApproximateReceiveCount"), CultureInfo.InvariantCulture, out var n) ? n : 1;
+            if (!served.Serves(job.Model))
+            {
+                // Another worker may serve it (a fleet of mixed models, a rolling deploy): give it
+                // back. If none does, the redrive policy moves it to the DLQ after maxReceiveCount
+                // and the dead-letter monitor ends the job with the reason.
+                var wait = ReleaseBackoff(receiveCount);
+                await ChangeVisibilityAsync(message, urls, wait);
+                Log.Released(logger, message.MessageId, job.JobId, wait, $"model '{job.Model}' is not served by this worker");
+                return;
+            }
+
             Exception? failure = null;
             using (var heartbeat = new CancellationTokenSource())
             {
@@ -276,18 +298,27 @@ public sealed class SqsEventSource(
         {
             while (await timer.WaitForNextTickAsync(stop))
             {
-                try
+                // A lapse hands the message to another worker: each extension gets a short limit
+                // of its own and, if it fails, quick retries until the next tick.
+                for (var attempt = 0; attempt < 3 && !stop.IsCancellationRequested; attempt++)
                 {
-                    await ChangeVisibilityAsync(message, urls, _visibilitySeconds, stop);
-                    Log.Heartbeat(logger, message.MessageId, _visibilitySeconds);
-                }
-                catch (Exception ex) when (!stop.IsCancellationRequested)
-                {
-                    Log.HeartbeatFailed(logger, ex, message.MessageId);
+                    try
+                    {
+                        using var limit = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                        limit.CancelAfter(TimeSpan.FromSeconds(Math.Max(1, period.TotalSeconds / 4)));
+                        await ChangeVisibilityAsync(message, urls, _visibilitySeconds, limit.Token);
+                        Log.Heartbeat(logger, message.MessageId, _visibilitySeconds);
+                        break;
+                    }
+                    catch (Exception ex) when (!stop.IsCancellationRequested)
+                    {
+                        Log.HeartbeatFailed(logger, ex, message.MessageId);
+                        await Task.Delay(TimeSpan.FromMilliseconds(250), time, stop);
+                    }
                 }
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception) when (stop.IsCancellationRequested)
         {
             // The job ended.
         }

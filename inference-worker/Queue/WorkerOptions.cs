@@ -38,7 +38,7 @@ public sealed record WorkerOptions
 
     /// <summary>Extend a running job's visibility each time this fraction of the visibility timeout passes.</summary>
     [Range(0.1, 0.9)]
-    public double HeartbeatFraction { get; init; } = 0.5;
+    public double HeartbeatFraction { get; init; } = 0.33;
 
     /// <summary>The longest one invocation may run the model (MassTransit's timeout filter); a job may ask for less.</summary>
     [Range(1, 43_200)]

@@ -159,6 +159,31 @@ public sealed class WorkerFailureTests
     }
 
     [Test]
+    public async Task JobForAModelThisWorkerDoesNotServe_IsGivenBack_NotFailed_UntilTheRedrivePolicyParksIt()
+    {
+        var configuration = TestStack.Configuration(TestStack.UniqueName("unserved"));
+        configuration["Sqs:MaxReceiveCount"] = "3";
+        configuration["Worker:WaitTimeSeconds"] = "1";
+        configuration["Worker:ReleaseBackoffSeconds"] = "0";
+        await using var gateway = await GatewayServer.StartAsync(configuration);
+        var store = gateway.Services.GetRequiredService<RedisJobStore>();
+        var urls = await gateway.Services.GetRequiredService<JobQueue>().GetUrlsAsync();
+        using var sqs = TestStack.CreateSqsClient();
+        var job = DirectJobs.Message(TestStack.UniqueName("t"), ["for a model served elsewhere"]) with { Model = "some-other-model" };
+        await DirectJobs.SubmitAsync(store, sqs, urls.Jobs, job);
+
+        await using var worker = await WorkerServer.StartAsync(configuration);
+        var events = await DirectJobs.WaitForAsync(store, job.JobId, Timeout);
+
+        // Given back on each delivery (another worker might serve it), never failed as unreadable;
+        // with no such worker, the redrive policy parks it and the job ends with that reason.
+        Assert.That(events.Select(e => e.Type), Is.EqualTo(new[] { JobEventTypes.Queued, JobEventTypes.Failed }));
+        var record = await store.GetAsync(job.JobId);
+        Assert.That(record!.Error!.Code, Is.EqualTo("dead_lettered"));
+        Assert.That(record.Error.Message, Does.Contain("maxReceiveCount is 3"));
+    }
+
+    [Test]
     public async Task WorkerThatCannotReachRedis_RetriesThenGivesUpOnTheLastDelivery_AndTheJobIsClosedOnceRedisIsBack()
     {
         var configuration = TestStack.Configuration(TestStack.UniqueName("giveup"));
