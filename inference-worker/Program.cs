@@ -1,5 +1,17 @@
 using InferenceGateway.Worker;
+using Microsoft.Extensions.Options;
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddInferenceWorker();
-await builder.Build().RunAsync();
+try
+{
+    await builder.Build().RunAsync();
+    return 0;
+}
+catch (Exception ex) when (ex is InvalidOperationException or OptionsValidationException)
+{
+    // A refused start (no usable GPU for Inference:ExecutionProvider=cuda, invalid settings): the
+    // host has logged it; say it once more where an operator looks first and exit with 1, not a crash.
+    await Console.Error.WriteLineAsync($"inference worker: not started: {ex.Message}");
+    return 1;
+}
