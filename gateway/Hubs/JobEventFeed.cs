@@ -55,11 +55,18 @@ public sealed class JobEventFeed(RedisJobStore store, TimeProvider time)
                 continue;
             }
 
-            // The status turns terminal in the same atomic step that appends the terminal event, so
-            // an empty page with a terminal status means the subscriber is already past the end.
-            if (page.Count == 0 && (await store.GetProgressAsync(jobId) is not { } progress || JobStatuses.IsTerminal(progress.Status)))
+            // The status turns terminal in the same atomic step that appends the terminal event and
+            // bumps lastSeq. The page and the status are two reads, though: a terminal event appended
+            // between them is only past if lastSeq says so; otherwise read the log again.
+            if (page.Count == 0 && await store.GetProgressAsync(jobId) is var progress
+                && (progress is null || JobStatuses.IsTerminal(progress.Status)))
             {
-                yield break;
+                if (progress is null || progress.LastSeq <= last)
+                {
+                    yield break;
+                }
+
+                continue;
             }
 
             using var poll = new CancellationTokenSource(PollInterval, time);
