@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 
@@ -32,26 +31,5 @@ public sealed record JobView(
     }
 }
 
-/// <summary>
-/// One entry of <c>GET /v1/models</c>: the limits a job for it must keep, who serves it now, and
-/// where the gateway knows it from (<c>source</c>: <c>config</c>, <c>registry</c>, or both).
-/// </summary>
-public sealed record ModelView(
-    string Id,
-    string Kind,
-    string? Runtime,
-    int? Dimensions,
-    int MaxTexts,
-    int MaxTextLength,
-    int? MaxSequenceLength,
-    int Workers,
-    int WarmWorkers,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ExecutionProvider,
-    IReadOnlyList<string> Source)
-{
-    public static ModelView From(CatalogModel model) =>
-        new(model.Id, model.Kind, model.Runtime, model.Dimensions, model.MaxTexts, model.MaxTextLength, model.MaxSequenceLength, model.Workers, model.WarmWorkers, model.ExecutionProvider, model.Sources);
-}
-
 /// <summary>The answer to <c>GET /v1/models</c>.</summary>
-public sealed record ModelList(IReadOnlyList<ModelView> Data);
+public sealed record ModelList(IReadOnlyList<CatalogModel> Data);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using InferenceGateway.Core.Models;
 using InferenceGateway.Gateway.Problems;
 using Microsoft.Extensions.Options;
@@ -113,7 +114,7 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
 }
 
 /// <summary>
-/// A model the gateway accepts jobs for, and where it knows of it from (<c>Sources</c>: <c>config</c>,
+/// A model the gateway accepts jobs for, as <c>GET /v1/models</c> shows it, and where it knows of it from (<c>source</c>: <c>config</c>,
 /// <c>registry</c>, or both). <c>Runtime</c>, <c>MaxSequenceLength</c> and <c>ExecutionProvider</c>
 /// come from a worker's spec (null when only configured); <c>Dimensions</c> is null when neither says;
 /// <c>Workers</c> counts those heard from within <see cref="ModelRegistry.LiveWindow"/>.
@@ -128,5 +129,5 @@ public sealed record CatalogModel(
     int? MaxSequenceLength,
     int Workers,
     int WarmWorkers,
-    string? ExecutionProvider,
-    IReadOnlyList<string> Sources);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ExecutionProvider,
+    [property: JsonPropertyName("source")] IReadOnlyList<string> Sources);

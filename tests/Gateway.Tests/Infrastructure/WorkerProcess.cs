@@ -37,7 +37,11 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    /// <summary>Starts the worker with <paramref name="configuration"/> passed as environment variables (<c>a:b</c> as <c>a__b</c>).</summary>
+    /// <summary>
+    /// Starts the worker against the test stack (<see cref="TestStack.Configuration"/> with a queue
+    /// of its own, then <paramref name="configuration"/> over it), passed as environment variables
+    /// (<c>a:b</c> as <c>a__b</c>).
+    /// </summary>
     public static WorkerProcess Start(IDictionary<string, string?> configuration)
     {
         var info = new ProcessStartInfo("dotnet")
@@ -49,7 +53,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         };
         info.ArgumentList.Add(Path.Combine(WorkerDirectory, "InferenceGateway.Worker.dll"));
         info.Environment["DOTNET_ENVIRONMENT"] = "Testing";
-        foreach (var (key, value) in configuration)
+        foreach (var (key, value) in TestStack.Configuration(TestStack.UniqueName("worker-process")).Concat(configuration))
         {
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value ?? string.Empty;
         }
@@ -70,7 +74,45 @@ public sealed class WorkerProcess : IAsyncDisposable
         await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
 
-    public Task WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync().WaitAsync(timeout);
+    /// <summary>Waits for the process to exit and its output to be read to the end; false if it still runs after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Waits until the output contains <paramref name="text"/>; false if the process exits or the time runs out first.</summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (_process.HasExited)
+            {
+                await _process.WaitForExitAsync(); // the output read to its end
+                return Output.Contains(text, StringComparison.Ordinal);
+            }
+
+            try
+            {
+                await tick.WaitForNextTickAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     public async ValueTask DisposeAsync()
     {

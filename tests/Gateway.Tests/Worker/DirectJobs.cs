@@ -3,6 +3,9 @@ using Amazon.SQS;
 using Amazon.SQS.Model;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
+using InferenceGateway.Core.Queue;
+using InferenceGateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace InferenceGateway.Tests.Worker;
 
@@ -67,5 +70,52 @@ internal static class DirectJobs
 
             await Task.Delay(50, cts.Token);
         }
+    }
+}
+
+/// <summary>
+/// A queue of its own on the test stack, with a gateway that created it (and the job store and an
+/// SQS client beside it), for worker tests that start and stop workers themselves.
+/// </summary>
+internal sealed class QueueStack : IAsyncDisposable
+{
+    private QueueStack(Dictionary<string, string?> configuration, GatewayServer gateway, QueueUrls urls)
+    {
+        Configuration = configuration;
+        Gateway = gateway;
+        Urls = urls;
+        Store = gateway.Services.GetRequiredService<RedisJobStore>();
+    }
+
+    public Dictionary<string, string?> Configuration { get; }
+
+    public GatewayServer Gateway { get; }
+
+    public RedisJobStore Store { get; }
+
+    public QueueUrls Urls { get; }
+
+    public AmazonSQSClient Sqs { get; } = TestStack.CreateSqsClient();
+
+    /// <summary><see cref="TestStack.Configuration"/> for a queue named after <paramref name="name"/>, with <paramref name="settings"/> over it.</summary>
+    public static async Task<QueueStack> StartAsync(string name, Dictionary<string, string?> settings)
+    {
+        var configuration = TestStack.Configuration(TestStack.UniqueName(name));
+        foreach (var (key, value) in settings)
+        {
+            configuration[key] = value;
+        }
+
+        var gateway = await GatewayServer.StartAsync(configuration);
+        return new QueueStack(configuration, gateway, await gateway.Services.GetRequiredService<JobQueue>().GetUrlsAsync());
+    }
+
+    public void Deconstruct(out Dictionary<string, string?> configuration, out RedisJobStore store, out QueueUrls urls, out AmazonSQSClient sqs) =>
+        (configuration, store, urls, sqs) = (Configuration, Store, Urls, Sqs);
+
+    public async ValueTask DisposeAsync()
+    {
+        Sqs.Dispose();
+        await Gateway.DisposeAsync();
     }
 }

@@ -1,10 +1,7 @@
 using System.Text.Json;
 using Amazon.SQS.Model;
 using InferenceGateway.Contracts;
-using InferenceGateway.Core.Jobs;
-using InferenceGateway.Core.Queue;
 using InferenceGateway.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace InferenceGateway.Tests.Worker;
 
@@ -20,14 +17,13 @@ public sealed class WorkerFailureTests
     [Test]
     public async Task WorkerProcessKilledMidJob_JobCompletesOnceAfterTheVisibilityTimeout()
     {
-        var configuration = TestStack.Configuration(TestStack.UniqueName("kill"));
-        configuration["Sqs:VisibilityTimeoutSeconds"] = "6";
-        configuration["Worker:WaitTimeSeconds"] = "1";
-        configuration["Worker:ProgressEveryTexts"] = "16";
-        await using var gateway = await GatewayServer.StartAsync(configuration);
-        var store = gateway.Services.GetRequiredService<RedisJobStore>();
-        var urls = await gateway.Services.GetRequiredService<JobQueue>().GetUrlsAsync();
-        using var sqs = TestStack.CreateSqsClient();
+        await using var stack = await QueueStack.StartAsync("kill", new()
+        {
+            ["Sqs:VisibilityTimeoutSeconds"] = "6",
+            ["Worker:WaitTimeSeconds"] = "1",
+            ["Worker:ProgressEveryTexts"] = "16",
+        });
+        var (configuration, store, urls, sqs) = stack;
 
         await using var doomed = WorkerProcess.Start(configuration);
         var job = DirectJobs.Message(TestStack.UniqueName("t"), DirectJobs.LongTexts(96));
@@ -51,14 +47,13 @@ public sealed class WorkerFailureTests
     [Test]
     public async Task JobRunningLongerThanTheVisibilityTimeout_IsKeptInvisibleByHeartbeats_AndRunsOnce()
     {
-        var configuration = TestStack.Configuration(TestStack.UniqueName("beat"));
-        configuration["Sqs:VisibilityTimeoutSeconds"] = "4";
-        configuration["Worker:HeartbeatFraction"] = "0.25"; // an extension every second: a busy box may delay one by a second or two
-        configuration["Worker:WaitTimeSeconds"] = "1";
-        await using var gateway = await GatewayServer.StartAsync(configuration);
-        var store = gateway.Services.GetRequiredService<RedisJobStore>();
-        var urls = await gateway.Services.GetRequiredService<JobQueue>().GetUrlsAsync();
-        using var sqs = TestStack.CreateSqsClient();
+        await using var stack = await QueueStack.StartAsync("beat", new()
+        {
+            ["Sqs:VisibilityTimeoutSeconds"] = "4",
+            ["Worker:HeartbeatFraction"] = "0.25", // an extension every second: a busy box may delay one by a second or two
+            ["Worker:WaitTimeSeconds"] = "1",
+        });
+        var (configuration, store, urls, sqs) = stack;
 
         // Two workers on one queue: a message whose visibility lapsed would go to the idle one.
         await using var first = await WorkerServer.StartAsync(configuration);
@@ -76,14 +71,13 @@ public sealed class WorkerFailureTests
     [Test]
     public async Task WorkerStopping_WithinItsGracePeriod_FinishesTheRunningJob()
     {
-        var configuration = TestStack.Configuration(TestStack.UniqueName("grace"));
-        configuration["Worker:WaitTimeSeconds"] = "1";
-        configuration["Worker:ShutdownGraceSeconds"] = "60";
-        configuration["Worker:ProgressEveryTexts"] = "16";
-        await using var gateway = await GatewayServer.StartAsync(configuration);
-        var store = gateway.Services.GetRequiredService<RedisJobStore>();
-        var urls = await gateway.Services.GetRequiredService<JobQueue>().GetUrlsAsync();
-        using var sqs = TestStack.CreateSqsClient();
+        await using var stack = await QueueStack.StartAsync("grace", new()
+        {
+            ["Worker:WaitTimeSeconds"] = "1",
+            ["Worker:ShutdownGraceSeconds"] = "60",
+            ["Worker:ProgressEveryTexts"] = "16",
+        });
+        var (configuration, store, urls, sqs) = stack;
         var worker = await WorkerServer.StartAsync(configuration);
         var job = DirectJobs.Message(TestStack.UniqueName("t"), DirectJobs.LongTexts(64));
         await DirectJobs.SubmitAsync(store, sqs, urls.Jobs, job);
@@ -100,16 +94,14 @@ public sealed class WorkerFailureTests
     [Test]
     public async Task WorkerStopping_PastItsGracePeriod_ReleasesTheMessageAtOnce_WithoutFailingTheJob()
     {
-        var configuration = TestStack.Configuration(TestStack.UniqueName("abort"));
-        configuration["Sqs:VisibilityTimeoutSeconds"] = "300";
-        configuration["Worker:WaitTimeSeconds"] = "1";
-        configuration["Worker:ShutdownGraceSeconds"] = "0";
-        configuration["Worker:ProgressEveryTexts"] = "16";
-        configuration["Logging:LogLevel:InferenceGateway"] = "Information";
-        await using var gateway = await GatewayServer.StartAsync(configuration);
-        var store = gateway.Services.GetRequiredService<RedisJobStore>();
-        var urls = await gateway.Services.GetRequiredService<JobQueue>().GetUrlsAsync();
-        using var sqs = TestStack.CreateSqsClient();
+        await using var stack = await QueueStack.StartAsync("abort", new()
+        {
+            ["Sqs:VisibilityTimeoutSeconds"] = "300",
+            ["Worker:WaitTimeSeconds"] = "1",
+            ["Worker:ShutdownGraceSeconds"] = "0",
+            ["Worker:ProgressEveryTexts"] = "16",
+        });
+        var (configuration, store, urls, sqs) = stack;
         var worker = await WorkerServer.StartAsync(configuration);
         var job = DirectJobs.Message(TestStack.UniqueName("t"), DirectJobs.LongTexts(256));
         await DirectJobs.SubmitAsync(store, sqs, urls.Jobs, job);
@@ -131,13 +123,12 @@ public sealed class WorkerFailureTests
     [Test]
     public async Task MessageMovedByTheRedrivePolicy_ItsJobIsClosedAsFailedWithTheReason()
     {
-        var configuration = TestStack.Configuration(TestStack.UniqueName("redrive"));
-        configuration["Sqs:MaxReceiveCount"] = "2";
-        configuration["Worker:WaitTimeSeconds"] = "1";
-        await using var gateway = await GatewayServer.StartAsync(configuration);
-        var store = gateway.Services.GetRequiredService<RedisJobStore>();
-        var urls = await gateway.Services.GetRequiredService<JobQueue>().GetUrlsAsync();
-        using var sqs = TestStack.CreateSqsClient();
+        await using var stack = await QueueStack.StartAsync("redrive", new()
+        {
+            ["Sqs:MaxReceiveCount"] = "2",
+            ["Worker:WaitTimeSeconds"] = "1",
+        });
+        var (configuration, store, urls, sqs) = stack;
         var job = DirectJobs.Message(TestStack.UniqueName("t"), ["a worker died on me twice"]);
         await DirectJobs.SubmitAsync(store, sqs, urls.Jobs, job);
 
@@ -161,14 +152,13 @@ public sealed class WorkerFailureTests
     [Test]
     public async Task JobForAModelThisWorkerDoesNotServe_IsGivenBack_NotFailed_UntilTheRedrivePolicyParksIt()
     {
-        var configuration = TestStack.Configuration(TestStack.UniqueName("unserved"));
-        configuration["Sqs:MaxReceiveCount"] = "3";
-        configuration["Worker:WaitTimeSeconds"] = "1";
-        configuration["Worker:ReleaseBackoffSeconds"] = "0";
-        await using var gateway = await GatewayServer.StartAsync(configuration);
-        var store = gateway.Services.GetRequiredService<RedisJobStore>();
-        var urls = await gateway.Services.GetRequiredService<JobQueue>().GetUrlsAsync();
-        using var sqs = TestStack.CreateSqsClient();
+        await using var stack = await QueueStack.StartAsync("unserved", new()
+        {
+            ["Sqs:MaxReceiveCount"] = "3",
+            ["Worker:WaitTimeSeconds"] = "1",
+            ["Worker:ReleaseBackoffSeconds"] = "0",
+        });
+        var (configuration, store, urls, sqs) = stack;
         var job = DirectJobs.Message(TestStack.UniqueName("t"), ["for a model served elsewhere"]) with { Model = "some-other-model" };
         await DirectJobs.SubmitAsync(store, sqs, urls.Jobs, job);
 
@@ -186,14 +176,13 @@ public sealed class WorkerFailureTests
     [Test]
     public async Task WorkerThatCannotReachRedis_RetriesThenGivesUpOnTheLastDelivery_AndTheJobIsClosedOnceRedisIsBack()
     {
-        var configuration = TestStack.Configuration(TestStack.UniqueName("giveup"));
-        configuration["Sqs:MaxReceiveCount"] = "1";
-        configuration["Worker:WaitTimeSeconds"] = "1";
-        configuration["Worker:TransientRetries"] = "1";
-        await using var gateway = await GatewayServer.StartAsync(configuration);
-        var store = gateway.Services.GetRequiredService<RedisJobStore>();
-        var urls = await gateway.Services.GetRequiredService<JobQueue>().GetUrlsAsync();
-        using var sqs = TestStack.CreateSqsClient();
+        await using var stack = await QueueStack.StartAsync("giveup", new()
+        {
+            ["Sqs:MaxReceiveCount"] = "1",
+            ["Worker:WaitTimeSeconds"] = "1",
+            ["Worker:TransientRetries"] = "1",
+        });
+        var (configuration, store, urls, sqs) = stack;
         var job = DirectJobs.Message(TestStack.UniqueName("t"), ["Redis is away"]);
         await DirectJobs.SubmitAsync(store, sqs, urls.Jobs, job);
 
