@@ -45,7 +45,6 @@ public static class WorkerHostBuilderExtensions
 
         // Registered after the model host, so disposed before it: running batches finish first.
         builder.Services.AddSingleton<EmbeddingBatcher>();
-        builder.Services.AddSingleton<ServedModels>();
         builder.Services.AddSingleton<WorkerLifetime>();
         builder.Services.AddSingleton<JobCancellations>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobCancellations>());

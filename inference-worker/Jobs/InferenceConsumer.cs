@@ -68,7 +68,9 @@ public sealed class InferenceConsumer(
 
         // context.CancellationToken: the timeout filter's limit and the worker's hard stop.
         using var run = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, cancellation.Token, lifetime.Aborted);
-        if (job.ExecutionTimeoutMs is > 0 and var limitMs)
+        // The timeout filter enforces the worker's limit; a job may ask for less.
+        var limitMs = Math.Min(job.ExecutionTimeoutMs is > 0 and var asked ? asked : long.MaxValue, _options.InvocationTimeoutSeconds * 1000L);
+        if (job.ExecutionTimeoutMs is > 0)
         {
             run.CancelAfter(TimeSpan.FromMilliseconds(limitMs));
         }
@@ -87,7 +89,7 @@ public sealed class InferenceConsumer(
             { Stopped: true } => JobEventTypes.TimedOut,
             _ => JobEventTypes.Failed,
         };
-        await RecordEndAsync(job, type, outcome, queueMs, limitMs: job.ExecutionTimeoutMs is > 0 ? Math.Min(job.ExecutionTimeoutMs.Value, _options.InvocationTimeoutSeconds * 1000L) : _options.InvocationTimeoutSeconds * 1000L);
+        await RecordEndAsync(job, type, outcome, queueMs, limitMs);
         Log.JobFinished(logger, job.JobId, type, outcome.ExecutionMs, queueMs, outcome.ColdStart);
     }
 
@@ -133,11 +135,10 @@ public sealed class InferenceConsumer(
 
             outcome.Vectors = vectors;
         }
-        catch (Exception ex) when (cancellationToken.IsCancellationRequested)
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
             // ONNX Runtime reports its terminate flag as an OnnxRuntimeException: with the token set,
             // any exception is the stop we asked for.
-            _ = ex;
             outcome.Stopped = true;
         }
         catch (Exception ex) when (ex is not StackExchange.Redis.RedisException)

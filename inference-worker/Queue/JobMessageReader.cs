@@ -5,11 +5,11 @@ using InferenceGateway.Contracts;
 
 namespace InferenceGateway.Worker.Queue;
 
-/// <summary>Reads a job message body; anything that is not a job this worker runs is poison.</summary>
+/// <summary>Reads a job message body; anything that is not a job message of this schema is poison.</summary>
 public static class JobMessageReader
 {
-    /// <summary>Reads the body; when it is readable JSON but not a job this worker runs, <paramref name="job"/> still carries what was read.</summary>
-    public static bool TryRead(Message message, Func<string, bool> serves, [NotNullWhen(true)] out JobMessage? job, out string reason)
+    /// <summary>Reads the body; when it is readable JSON but not a job message this worker can read, <paramref name="job"/> still carries what was read.</summary>
+    public static bool TryRead(Message message, [NotNullWhen(true)] out JobMessage? job, out string reason)
     {
         job = null;
         try

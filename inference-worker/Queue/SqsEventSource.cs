@@ -4,6 +4,7 @@ using Amazon.SQS.Model;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Core.Queue;
+using InferenceGateway.Worker.Inference;
 using InferenceGateway.Worker.Jobs;
 using MassTransit.Mediator;
 using Microsoft.Extensions.Options;
@@ -27,7 +28,7 @@ public sealed class SqsEventSource(
     IMediator mediator,
     RedisJobStore store,
     ActiveJobs activeJobs,
-    ServedModels served,
+    ModelHost models,
     WorkerLifetime lifetime,
     IOptions<WorkerOptions> options,
     IOptions<SqsOptions> sqsOptions,
@@ -223,14 +224,14 @@ public sealed class SqsEventSource(
         try
         {
             await Task.Yield();
-            if (!JobMessageReader.TryRead(message, served.Serves, out var job, out var reason))
+            if (!JobMessageReader.TryRead(message, out var job, out var reason))
             {
                 await PoisonAsync(message, job, urls, reason);
                 return;
             }
 
             var receiveCount = int.TryParse(message.Attributes?.GetValueOrDefault("ApproximateReceiveCount"), CultureInfo.InvariantCulture, out var n) ? n : 1;
-            if (!served.Serves(job.Model))
+            if (!models.Serves(job.Model))
             {
                 // Another worker may serve it (a fleet of mixed models, a rolling deploy): give it
                 // back. If none does, the redrive policy moves it to the DLQ after maxReceiveCount
