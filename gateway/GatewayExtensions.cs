@@ -44,6 +44,11 @@ public static class GatewayExtensions
         builder.Services.AddSingleton<IValidateOptions<JobPolicyOptions>, JobPolicyOptionsValidator>();
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<JobSubmitter>();
+        builder.Services.AddOptions<DeliveryOptions>()
+            .BindConfiguration(DeliveryOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<DeliveryStats>();
         builder.Services.AddSingleton<JobEventFeed>();
 
         var signalR = builder.Services.AddSignalR(options => options.AddFilter<HubRateLimitFilter>());
@@ -82,6 +87,7 @@ public static class GatewayExtensions
         app.MapJobsApi();
         app.MapKeysAdminApi();
         app.MapUsageApi();
+        app.MapDeliveryAdminApi();
         app.MapHub<JobsHub>(JobsHub.Path).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
         app.MapProxyRoutes();
         return app;

@@ -20,4 +20,5 @@ namespace InferenceGateway.Gateway;
 [JsonSerializable(typeof(ApiKeyCreated))]
 [JsonSerializable(typeof(ApiKeyList))]
 [JsonSerializable(typeof(UsageView))]
+[JsonSerializable(typeof(InferenceGateway.Gateway.Admin.DeliveryReport))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;

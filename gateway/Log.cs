@@ -16,4 +16,7 @@ internal static partial class Log
 
     [LoggerMessage(5, LogLevel.Warning, "The model registry could not be read; only the configured models are served for now")]
     public static partial void ModelRegistryUnreadable(ILogger logger, Exception exception);
+
+    [LoggerMessage(6, LogLevel.Warning, "The event stream of job {JobId} ended after seq {LastSeq}: Redis stayed unreachable ({Error}); the client resumes with Last-Event-ID")]
+    public static partial void SseStreamInterrupted(ILogger logger, string jobId, long lastSeq, string error);
 }

@@ -2,6 +2,11 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
+using InferenceGateway.Gateway.Problems;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
 
 namespace InferenceGateway.Gateway.Hubs;
 
@@ -9,22 +14,54 @@ namespace InferenceGateway.Gateway.Hubs;
 /// Relays a job's event log to one subscriber. The log in Redis is the source of truth: the feed
 /// replays it from <c>afterSeq</c>, then waits for a wake-up (pub/sub) or, should a wake-up be
 /// lost, a poll interval, and reads on. It ends after the terminal event, so a subscriber sees each
-/// event once, in order, whenever it joins.
+/// event once, in order, whenever it joins. A Redis outage shorter than
+/// <see cref="DeliveryOptions.RedisOutageTolerance"/> only pauses the stream: reads are retried
+/// and the stream goes on from the last event it handed over.
 /// </summary>
-public sealed class JobEventFeed(RedisJobStore store, TimeProvider time)
+public sealed class JobEventFeed
 {
     /// <summary>The largest sequence number a subscriber may resume after.</summary>
     public const long MaxSeq = 1_000_000_000_000;
 
     private const int PageSize = 256;
-    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
+
+    private readonly RedisJobStore _store;
+    private readonly TimeProvider _time;
+    private readonly DeliveryStats? _stats;
+    private readonly TimeSpan _pollInterval;
+    private readonly ResiliencePipeline _redis;
+
+    public JobEventFeed(RedisJobStore store, TimeProvider time, IOptions<DeliveryOptions> options, DeliveryStats? stats = null)
+    {
+        _store = store;
+        _time = time;
+        _stats = stats;
+        _pollInterval = options.Value.PollInterval;
+        var builder = new ResiliencePipelineBuilder { TimeProvider = time };
+        if (options.Value.RedisOutageTolerance > TimeSpan.Zero)
+        {
+            builder
+                .AddTimeout(new TimeoutStrategyOptions { Timeout = options.Value.RedisOutageTolerance })
+                .AddRetry(new RetryStrategyOptions
+                {
+                    ShouldHandle = new PredicateBuilder().Handle<Exception>(ProblemsExtensions.IsDependencyFailure),
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = TimeSpan.FromMilliseconds(100),
+                    MaxDelay = TimeSpan.FromSeconds(2),
+                    MaxRetryAttempts = int.MaxValue,
+                });
+        }
+
+        _redis = builder.Build();
+    }
 
     /// <summary>True for a sequence number a subscriber may resume after.</summary>
     public static bool IsValidAfterSeq(long afterSeq) => afterSeq is >= 0 and <= MaxSeq;
 
     /// <summary>The job when <paramref name="tenant"/> may follow it; null when it does not exist or is another tenant's.</summary>
     public async Task<JobProgress?> FindAsync(string? jobId, string tenant) =>
-        jobId is not null && Jobs.JobsApi.IsJobId(jobId) && await store.GetProgressAsync(jobId) is { } job && job.Tenant == tenant
+        jobId is not null && Jobs.JobsApi.IsJobId(jobId) && await _store.GetProgressAsync(jobId) is { } job && job.Tenant == tenant
             ? job
             : null;
 
@@ -32,53 +69,71 @@ public sealed class JobEventFeed(RedisJobStore store, TimeProvider time)
     public static bool IsExhausted(JobProgress job, long afterSeq) =>
         JobStatuses.IsTerminal(job.Status) && afterSeq >= job.LastSeq;
 
+    /// <summary>
+    /// Every event after <paramref name="afterSeq"/>, then the ones to come, ending after the
+    /// terminal event. Throws a Redis (or <see cref="TimeoutRejectedException"/>) error when Redis
+    /// stays unreachable past the outage tolerance; the caller resumes after the last event it got.
+    /// </summary>
     public async IAsyncEnumerable<JobEvent> ReadAsync(string jobId, long afterSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-        await using var subscription = await store.SubscribeAsync(jobId, () => wake.Writer.TryWrite(true));
-        var last = afterSeq;
-        while (true)
+        _stats?.StreamOpened();
+        try
         {
-            var page = await store.ReadEventsAsync(jobId, last, PageSize);
-            foreach (var jobEvent in page)
+            var wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+            await using var subscription = await _redis.ExecuteAsync(
+                async _ => await _store.SubscribeAsync(jobId, () => wake.Writer.TryWrite(true)),
+                cancellationToken);
+            var last = afterSeq;
+            while (true)
             {
-                yield return jobEvent;
-                last = jobEvent.Seq;
-                if (JobEventTypes.IsTerminal(jobEvent.Type))
+                var from = last;
+                var page = await _redis.ExecuteAsync(async _ => await _store.ReadEventsAsync(jobId, from, PageSize), cancellationToken);
+                foreach (var jobEvent in page)
                 {
-                    yield break;
-                }
-            }
-
-            if (page.Count == PageSize)
-            {
-                continue;
-            }
-
-            // The status turns terminal in the same atomic step that appends the terminal event and
-            // bumps lastSeq. The page and the status are two reads, though: a terminal event appended
-            // between them is only past if lastSeq says so; otherwise read the log again.
-            if (page.Count == 0 && await store.GetProgressAsync(jobId) is var progress
-                && (progress is null || JobStatuses.IsTerminal(progress.Status)))
-            {
-                if (progress is null || progress.LastSeq <= last)
-                {
-                    yield break;
+                    _stats?.Delivered(_time.GetUtcNow() - jobEvent.At);
+                    yield return jobEvent;
+                    last = jobEvent.Seq;
+                    if (JobEventTypes.IsTerminal(jobEvent.Type))
+                    {
+                        yield break;
+                    }
                 }
 
-                continue;
-            }
+                if (page.Count == PageSize)
+                {
+                    continue;
+                }
 
-            using var poll = new CancellationTokenSource(PollInterval, time);
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, poll.Token);
-            try
-            {
-                await wake.Reader.ReadAsync(wait.Token);
+                // The status turns terminal in the same atomic step that appends the terminal event and
+                // bumps lastSeq. The page and the status are two reads, though: a terminal event appended
+                // between them is only past if lastSeq says so; otherwise read the log again.
+                if (page.Count == 0
+                    && await _redis.ExecuteAsync(async _ => await _store.GetProgressAsync(jobId), cancellationToken) is var progress
+                    && (progress is null || JobStatuses.IsTerminal(progress.Status)))
+                {
+                    if (progress is null || progress.LastSeq <= last)
+                    {
+                        yield break;
+                    }
+
+                    continue;
+                }
+
+                using var poll = new CancellationTokenSource(_pollInterval, _time);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, poll.Token);
+                try
+                {
+                    await wake.Reader.ReadAsync(wait.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // No wake-up within the interval (one may have been lost, or Redis restarted): read the log anyway.
+                }
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // No wake-up within the interval (one may have been lost): read the log anyway.
-            }
+        }
+        finally
+        {
+            _stats?.StreamClosed();
         }
     }
 }

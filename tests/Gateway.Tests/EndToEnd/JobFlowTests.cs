@@ -205,6 +205,7 @@ public sealed class JobFlowTests
     private static (string Id, string Type)[] Frames(string sse) =>
         [.. sse.Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
             .Select(frame => frame.Split('\n'))
+            .Where(lines => !lines.All(l => l.StartsWith("retry: ", StringComparison.Ordinal) || l.StartsWith(':'))) // the reconnect hint, comments
             .Select(lines => (
                 lines.Single(l => l.StartsWith("id: ", StringComparison.Ordinal))[4..],
                 lines.Single(l => l.StartsWith("event: ", StringComparison.Ordinal))[7..]))];

@@ -25,7 +25,7 @@ public sealed class JobEventFeedTests
     {
         _store = new RedisJobStore(TestStack.Multiplexer, Options.Create(new JobStoreOptions()), TimeProvider.System);
         _time = new CountingTimeProvider();
-        _feed = new JobEventFeed(_store, _time);
+        _feed = new JobEventFeed(_store, _time, Options.Create(new DeliveryOptions()));
     }
 
     [Test]
