@@ -139,7 +139,8 @@ svc_env() {
     Sqs__AccessKey=test Sqs__SecretKey=test Sqs__Region=us-east-1
 }
 
-start_redis()   { start_proc redis "$1" -- redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no; }
+# Job records and event logs survive a Redis restart: append-only file in .local/redis, fsync every second.
+start_redis()   { mkdir -p "$LOCAL_DIR/redis"; start_proc redis "$1" -- redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$LOCAL_DIR/redis" --save "" --appendonly yes --appendfsync everysec --daemonize no; }
 start_sqs()     { start_proc sqs "$1" -- env FAUXQS_PORT="$SQS_PORT" FAUXQS_LOGGER=false "$NODE_BIN" --import "$LOOPBACK_SHIM" "$FAUXQS_CLI"; }
 # shellcheck disable=SC2046 # svc_env is word-split on purpose (values contain no spaces)
 start_gateway() { start_proc gateway "$1" -- env $(svc_env) ASPNETCORE_ENVIRONMENT=Development dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$GATEWAY_PORT"; }

@@ -3,6 +3,7 @@
 // a fixed arrival rate (open loop, latency measured from each request's scheduled time, so a slow
 // server cannot hide its queueing). Ratios against the direct baseline measured in the same run.
 // `-- jobs`: job throughput through the whole stack against bare ONNX Runtime (JobThroughput.cs).
+// `-- push`: event recorded -> received by hub and SSE subscribers, against bare Redis pub/sub (PushLatency.cs).
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
@@ -10,6 +11,12 @@ using System.Text;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.LoadTest;
 using InferenceGateway.Tests.Infrastructure;
+
+if (args.Length > 0 && args[0] == "push")
+{
+    await PushLatency.RunAsync(args);
+    return;
+}
 
 if (args.Length > 0 && args[0] == "jobs")
 {
