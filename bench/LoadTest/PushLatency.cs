@@ -124,10 +124,7 @@ internal static class PushLatency
         for (var i = 0; i < count; i++)
         {
             var at = Stopwatch.GetTimestamp();
-            var appended = i == count - 1
-                ? await store.AppendAsync(jobId, JobEventTypes.Completed, "{}", [new(JobFields.Status, JobStatuses.Completed)])
-                : await store.AppendAsync(jobId, JobEventTypes.Progress, $"{{\"done\":{i},\"total\":{count}}}", []);
-            sent[appended.Seq] = at;
+            sent[await AppendAsync(store, jobId, i, count)] = at;
             await arrived.WaitAsync(TimeSpan.FromSeconds(10));
             await arrived.WaitAsync(TimeSpan.FromSeconds(10));
         }
@@ -165,10 +162,7 @@ internal static class PushLatency
         for (var i = 0; i < count; i++)
         {
             var at = Stopwatch.GetTimestamp();
-            var appended = i == count - 1
-                ? await store.AppendAsync(jobId, JobEventTypes.Completed, "{}", [new(JobFields.Status, JobStatuses.Completed)])
-                : await store.AppendAsync(jobId, JobEventTypes.Progress, $"{{\"done\":{i},\"total\":{count}}}", []);
-            sent[appended.Seq] = at;
+            sent[await AppendAsync(store, jobId, i, count)] = at;
             for (var s = 0; s < subscribers; s++)
             {
                 await arrived.WaitAsync(TimeSpan.FromSeconds(10));
@@ -183,6 +177,12 @@ internal static class PushLatency
 
         return Stats.Of(times.Select(t => t.At - sent[t.Seq]));
     }
+
+    /// <summary>A progress event, or the completed one for the last of <paramref name="count"/>, as the worker appends them; returns its seq.</summary>
+    private static async Task<long> AppendAsync(RedisJobStore store, string jobId, int i, int count) =>
+        (i == count - 1
+            ? await store.AppendAsync(jobId, JobEventTypes.Completed, "{}", [new(JobFields.Status, JobStatuses.Completed)])
+            : await store.AppendAsync(jobId, JobEventTypes.Progress, $"{{\"done\":{i},\"total\":{count}}}", [])).Seq;
 
     private static int Arg(string[] args, string name, int fallback)
     {

@@ -61,26 +61,19 @@ public sealed class RedisRestartTests
         await job.ProgressAsync(2);
 
         using var cts = new CancellationTokenSource(Timeout);
-        using var client = gateway.CreateClient(key);
-        await using var sse = await SseStream.OpenAsync(client, job.JobId, null, cts.Token);
-        var overSse = new List<JobEvent>();
-        var sseDone = ReadAllAsync(sse, overSse, cts.Token);
-        await using var hub = gateway.CreateHubConnection(key);
-        await hub.StartAsync(cts.Token);
-        var overHub = new List<JobEvent>();
-        var hubDone = ReadAllAsync(hub.StreamAsync<JobEvent>("StreamJob", job.JobId, 0L, cts.Token), overHub);
-        await Eventually.HoldsAsync(() => Count(overSse) == 4 && Count(overHub) == 4, Timeout, "the events before the outage");
+        await using var subscribers = await Subscribers.OpenAsync(gateway, key, job.JobId, cts.Token);
+        await subscribers.WaitForAsync(4);
 
         await RestartRedisAsync(gateway, key);
         await job.ProgressAsync(3);
         await job.CompletedAsync();
 
-        await Task.WhenAll(sseDone, hubDone).WaitAsync(Timeout);
+        await Task.WhenAll(subscribers.SseDone, subscribers.HubDone).WaitAsync(Timeout);
         var log = await job.LogAsync();
         Assert.That(log, Has.Count.EqualTo(8), "queued, started, 2 progress before, 3 progress after, completed");
-        Received.IsTheLog(overSse, log, "sse");
-        Received.IsTheLog(overHub, log, "hub");
-        Assert.That(sse.Comments, Has.None.Contains("unavailable"), "the SSE stream rode out the outage");
+        Received.IsTheLog(subscribers.OverSse, log, "sse");
+        Received.IsTheLog(subscribers.OverHub, log, "hub");
+        Assert.That(subscribers.Sse.Comments, Has.None.Contains("unavailable"), "the SSE stream rode out the outage");
     }
 
     [Test]
@@ -94,30 +87,24 @@ public sealed class RedisRestartTests
         await job.StartedAsync();
 
         using var cts = new CancellationTokenSource(Timeout);
-        using var client = gateway.CreateClient(key);
-        var sse = await SseStream.OpenAsync(client, job.JobId, null, cts.Token);
-        var overSse = new List<JobEvent>();
-        var sseDone = ReadAllAsync(sse, overSse, cts.Token);
-        await using var hub = gateway.CreateHubConnection(key);
-        await hub.StartAsync(cts.Token);
-        var overHub = new List<JobEvent>();
-        var hubDone = ReadAllAsync(hub.StreamAsync<JobEvent>("StreamJob", job.JobId, 0L, cts.Token), overHub);
-        await Eventually.HoldsAsync(() => Count(overSse) == 2 && Count(overHub) == 2, Timeout, "the events before the outage");
+        await using var subscribers = await Subscribers.OpenAsync(gateway, key, job.JobId, cts.Token);
+        await subscribers.WaitForAsync(2);
+        var (overSse, overHub, hub) = (subscribers.OverSse, subscribers.OverHub, subscribers.Hub);
 
         await _redis!.DisposeAsync();
         _redis = null;
 
         // Both streams end on their own, saying where to resume.
-        await sseDone.WaitAsync(Timeout);
-        await sse.DisposeAsync();
-        Assert.That(sse.Comments, Has.Some.EqualTo("events unavailable (Redis unreachable); reconnect with Last-Event-ID 2"));
-        var hubError = Assert.ThrowsAsync<HubException>(() => hubDone.WaitAsync(Timeout));
+        await subscribers.SseDone.WaitAsync(Timeout);
+        Assert.That(subscribers.Sse.Comments, Has.Some.EqualTo("events unavailable (Redis unreachable); reconnect with Last-Event-ID 2"));
+        var hubError = Assert.ThrowsAsync<HubException>(() => subscribers.HubDone.WaitAsync(Timeout));
         Assert.That(hubError!.Message, Does.Contain("resume with afterSeq 2"));
 
         _redis = await StartRedisAsync();
         await WaitForAsync(_worker);
         await job.ProgressAsync(1);
         await job.CompletedAsync();
+        using var client = gateway.CreateClient(key);
         await using (var resumed = await SseStream.OpenAsync(client, job.JobId, overSse[^1].Seq, cts.Token))
         {
             overSse.AddRange(await resumed.ReadToEndAsync(cts.Token));
@@ -183,32 +170,79 @@ public sealed class RedisRestartTests
             Timeout,
             "the worker's Redis connection is back");
 
-    private static int Count(List<JobEvent> events)
+    /// <summary>One SSE and one hub subscriber of the same job, each reading in the background until its stream ends.</summary>
+    private sealed class Subscribers : IAsyncDisposable
     {
-        lock (events)
+        private Subscribers(SseStream sse, HubConnection hub, HttpClient client)
         {
-            return events.Count;
+            Sse = sse;
+            Hub = hub;
+            _client = client;
         }
-    }
 
-    private static async Task ReadAllAsync(SseStream sse, List<JobEvent> into, CancellationToken cancellationToken)
-    {
-        while (await sse.ReadAsync(cancellationToken) is { } jobEvent)
+        private readonly HttpClient _client;
+
+        public SseStream Sse { get; }
+
+        public HubConnection Hub { get; }
+
+        public List<JobEvent> OverSse { get; } = [];
+
+        public List<JobEvent> OverHub { get; } = [];
+
+        public Task SseDone { get; private set; } = Task.CompletedTask;
+
+        public Task HubDone { get; private set; } = Task.CompletedTask;
+
+        public static async Task<Subscribers> OpenAsync(GatewayServer gateway, string key, string jobId, CancellationToken cancellationToken)
         {
-            lock (into)
+            var client = gateway.CreateClient(key);
+            var sse = await SseStream.OpenAsync(client, jobId, null, cancellationToken);
+            var hub = gateway.CreateHubConnection(key);
+            await hub.StartAsync(cancellationToken);
+            var subscribers = new Subscribers(sse, hub, client);
+            subscribers.SseDone = subscribers.ReadSseAsync(cancellationToken);
+            subscribers.HubDone = subscribers.ReadHubAsync(hub.StreamAsync<JobEvent>("StreamJob", jobId, 0L, cancellationToken));
+            return subscribers;
+        }
+
+        public Task WaitForAsync(int count) =>
+            Eventually.HoldsAsync(() => Count(OverSse) == count && Count(OverHub) == count, Timeout, $"{count} events on both streams");
+
+        public async ValueTask DisposeAsync()
+        {
+            await Sse.DisposeAsync();
+            await Hub.DisposeAsync();
+            _client.Dispose();
+        }
+
+        private static int Count(List<JobEvent> events)
+        {
+            lock (events)
             {
-                into.Add(jobEvent);
+                return events.Count;
             }
         }
-    }
 
-    private static async Task ReadAllAsync(IAsyncEnumerable<JobEvent> stream, List<JobEvent> into)
-    {
-        await foreach (var jobEvent in stream)
+        private async Task ReadSseAsync(CancellationToken cancellationToken)
         {
-            lock (into)
+            while (await Sse.ReadAsync(cancellationToken) is { } jobEvent)
             {
-                into.Add(jobEvent);
+                lock (OverSse)
+                {
+                    OverSse.Add(jobEvent);
+                }
+            }
+        }
+
+        private async Task ReadHubAsync(IAsyncEnumerable<JobEvent> stream)
+        {
+            await foreach (var jobEvent in stream)
+            {
+                lock (OverHub)
+                {
+                    OverHub.Add(jobEvent);
+                }
             }
         }
     }
