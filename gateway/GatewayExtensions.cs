@@ -12,6 +12,7 @@ using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
 using InferenceGateway.Gateway.Proxy;
 using InferenceGateway.Gateway.Usage;
+using InferenceGateway.Gateway.Webhooks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -59,6 +60,7 @@ public static class GatewayExtensions
                 });
         }
 
+        builder.AddWebhooks();
         builder.AddProxyRoutes();
         return builder;
     }
@@ -82,6 +84,7 @@ public static class GatewayExtensions
         app.MapJobsApi();
         app.MapKeysAdminApi();
         app.MapUsageApi();
+        app.MapWebhooksApi();
         app.MapHub<JobsHub>(JobsHub.Path).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
         app.MapProxyRoutes();
         return app;

@@ -5,6 +5,7 @@ using InferenceGateway.Contracts;
 using InferenceGateway.Gateway.Health;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Usage;
+using InferenceGateway.Gateway.Webhooks;
 
 namespace InferenceGateway.Gateway;
 
@@ -20,4 +21,9 @@ namespace InferenceGateway.Gateway;
 [JsonSerializable(typeof(ApiKeyCreated))]
 [JsonSerializable(typeof(ApiKeyList))]
 [JsonSerializable(typeof(UsageView))]
+[JsonSerializable(typeof(WebhookRequest))]
+[JsonSerializable(typeof(WebhookSecretView))]
+[JsonSerializable(typeof(WebhookDeliveriesView))]
+[JsonSerializable(typeof(WebhookDelivery))]
+[JsonSerializable(typeof(WebhookPayload))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;
