@@ -14,8 +14,11 @@ namespace InferenceGateway.Gateway.Webhooks;
 /// the gateway dies a moment later. Every gateway instance reads the outbox in one consumer group
 /// (<see cref="Group"/>), delivers, and only then acknowledges and deletes the entry; an entry left
 /// unacknowledged by an instance that died is taken over (XAUTOCLAIM) after
-/// <see cref="WebhookOptions.ClaimAfter"/>. Delivery is therefore at least once, with the same
-/// <c>webhook-id</c> every time, for receivers to dedupe on.
+/// <see cref="WebhookOptions.ClaimAfter"/>. A live instance keeps the entries it holds (delivering,
+/// retrying or queued behind the same job's earlier events) from being taken over by re-claiming
+/// them for itself (XCLAIM, which resets their idle time) every quarter of that, so a long retry
+/// schedule is not mistaken for a dead instance. Delivery is therefore at least once, with the
+/// same <c>webhook-id</c> every time, for receivers to dedupe on.
 /// </summary>
 /// <remarks>
 /// Order: within one instance, one job's events are delivered one after another in the order they
@@ -42,7 +45,7 @@ public sealed class WebhookDispatcher(
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
 
     /// <summary>This instance's name in the consumer group.</summary>
-    public string Consumer { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..Math.Min(80, Environment.MachineName.Length + 45)];
+    public string Consumer { get; } = ConsumerName();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -66,18 +69,24 @@ public sealed class WebhookDispatcher(
 
                 var found = 0;
                 var room = backlog - InFlightCount();
-                if (room > 0 && time.GetUtcNow() >= nextClaim)
+                if (time.GetUtcNow() >= nextClaim)
                 {
-                    var claimed = await db.StreamAutoClaimAsync(outbox, Group, Consumer, (long)settings.ClaimAfter.TotalMilliseconds, claimCursor, room);
-                    claimCursor = claimed.NextStartId;
-                    var taken = claimed.ClaimedEntries.Count(e => Schedule(db, outbox, e, slots, stoppingToken));
-                    if (taken > 0)
+                    // Keep what this instance holds, then take over what a dead one left.
+                    await KeepAsync(db, outbox, settings.ClaimAfter / 2);
+                    if (room > 0)
                     {
-                        WebhookLog.Claimed(logger, taken);
+                        var claimed = await db.StreamAutoClaimAsync(outbox, Group, Consumer, (long)settings.ClaimAfter.TotalMilliseconds, claimCursor, room);
+                        claimCursor = claimed.NextStartId;
+                        var taken = claimed.ClaimedEntries.Count(e => Schedule(db, outbox, e, slots, stoppingToken));
+                        if (taken > 0)
+                        {
+                            WebhookLog.Claimed(logger, taken);
+                        }
+
+                        found += taken;
+                        room -= taken;
                     }
 
-                    found += taken;
-                    room -= taken;
                     var claimEvery = settings.ClaimAfter / 4;
                     nextClaim = time.GetUtcNow() + (claimEvery > settings.PollInterval ? claimEvery : settings.PollInterval);
                 }
@@ -135,6 +144,25 @@ public sealed class WebhookDispatcher(
         catch (RedisServerException ex) when (ex.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
         {
             // Another instance (or an earlier run) created it.
+        }
+    }
+
+    /// <summary>
+    /// Resets the idle time of the entries this instance holds, so no other instance takes them
+    /// over; one idle less than <paramref name="minIdle"/> is left alone, and so is one another
+    /// instance has already taken (its idle time was reset by that).
+    /// </summary>
+    private async Task KeepAsync(IDatabase db, RedisKey outbox, TimeSpan minIdle)
+    {
+        RedisValue[] held;
+        lock (_lock)
+        {
+            held = [.. _inFlight.Select(id => (RedisValue)id)];
+        }
+
+        if (held.Length > 0)
+        {
+            await db.StreamClaimIdsOnlyAsync(outbox, Group, Consumer, (long)minIdle.TotalMilliseconds, held);
         }
     }
 
@@ -245,6 +273,12 @@ public sealed class WebhookDispatcher(
 
     /// <summary>The <c>webhook-id</c> of a job's event: the same on every attempt and every redelivery.</summary>
     public static string WebhookId(string jobId, long seq) => string.Create(CultureInfo.InvariantCulture, $"msg_{jobId}_{seq}");
+
+    private static string ConsumerName()
+    {
+        var host = Environment.MachineName.Length > 40 ? Environment.MachineName[..40] : Environment.MachineName;
+        return string.Create(CultureInfo.InvariantCulture, $"{host}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+    }
 
     private static bool JobIdLooksRight(string jobId) => jobId.Length is > 0 and <= 128 && Encoding.UTF8.GetByteCount(jobId) == jobId.Length;
 }

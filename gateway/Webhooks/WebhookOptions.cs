@@ -39,13 +39,13 @@ public sealed record WebhookOptions
     public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// How long an outbox entry may stay unacknowledged with the instance that took it before another
-    /// takes it over (that instance died). Keep it longer than a whole retry schedule (with the
-    /// defaults at most about 8 × 10 s of attempts plus about 2 min of delays), or a slow delivery
-    /// may be made twice; receivers dedupe on <c>webhook-id</c> either way.
+    /// How long an outbox entry may go untouched by the instance that took it before another takes
+    /// it over (that instance died). A live instance touches the entries it holds every quarter of
+    /// this, however long their retries take, so this only decides how soon a dead instance's
+    /// deliveries resume; receivers dedupe on <c>webhook-id</c> should one be made twice.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
-    public TimeSpan ClaimAfter { get; init; } = TimeSpan.FromMinutes(10);
+    public TimeSpan ClaimAfter { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>How often an idle dispatcher looks at the outbox.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]

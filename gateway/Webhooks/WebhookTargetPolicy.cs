@@ -212,11 +212,6 @@ public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
             }
         }
 
-        if (options.ClaimAfter <= options.AttemptTimeout)
-        {
-            failures.Add("Webhooks:ClaimAfter must be longer than Webhooks:AttemptTimeout (better: longer than the whole retry schedule).");
-        }
-
         return failures.Count > 0 ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
     }
 }

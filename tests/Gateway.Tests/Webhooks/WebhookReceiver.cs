@@ -12,7 +12,8 @@ namespace InferenceGateway.Tests.Webhooks;
 /// <summary>
 /// A webhook receiver on real Kestrel (127.0.0.1:0). It records every request (path, headers, body)
 /// and answers by path: <c>/fail-twice/…</c> 500 to the first two requests on that path, then 200;
-/// <c>/redirect/…</c> a 302 to <c>/redirect-target/…</c>; anything else 200.
+/// <c>/redirect/…</c> a 302 to <c>/redirect-target/…</c>; <c>/busy/…</c> always 503 with
+/// <c>Retry-After: 1</c>; anything else 200.
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
@@ -57,6 +58,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
             if (path.StartsWith("/fail-twice/", StringComparison.Ordinal) && hits <= 2)
             {
                 context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            }
+            else if (path.StartsWith("/busy/", StringComparison.Ordinal))
+            {
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = "1";
             }
             else if (path.StartsWith("/redirect/", StringComparison.Ordinal))
             {

@@ -98,8 +98,7 @@ public sealed class WebhookTargetPolicyTests
         {
             ["Webhooks:AllowedNetworks:0"] = "10.0.0.0/33",
             ["Webhooks:AllowedSchemes:0"] = "ftp",
-            ["Webhooks:ClaimAfter"] = "00:00:01",
-            ["Webhooks:AttemptTimeout"] = "00:00:05",
+            ["Webhooks:AllowedNetworks:1"] = "not-a-network",
         });
 
         var error = Assert.Throws<OptionsValidationException>(() => _ = services.GetRequiredService<IOptions<WebhookOptions>>().Value)!;
