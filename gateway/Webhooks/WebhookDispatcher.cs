@@ -210,7 +210,16 @@ public sealed class WebhookDispatcher(
                     }
                     else
                     {
-                        await DeliverAsync(jobId, seq, entryId, stoppingToken);
+                        try
+                        {
+                            await DeliverAsync(jobId, seq, entryId, stoppingToken);
+                        }
+                        catch (Exception ex) when (ex is not (RedisException or TimeoutException or OperationCanceledException))
+                        {
+                            // A record that cannot be delivered (bad URL or result on it) would fail the same way
+                            // on every takeover: drop it rather than retry it forever. Redis failures stay pending.
+                            WebhookLog.Dropped(logger, entryId, $"{ex.GetType().Name}: {ex.Message}");
+                        }
                     }
 
                     await db.ScriptEvaluateAsync(AckAndDelete, [outbox], [Group, entry.Id]);

@@ -189,6 +189,73 @@ public sealed class WebhookDeliveryTests
     }
 
     [Test]
+    public async Task A4xxAnswer_IsNotRetried_AndLoggedFailed()
+    {
+        var (key, _) = await TenantAsync(_gateway);
+        var path = $"/gone/{Guid.NewGuid():N}";
+        var jobId = await SubmitAsync(_gateway, key, new { url = _receiver.Url(path) });
+        await CompleteAsync(jobId);
+
+        var deliveries = await WaitForLogAsync(_gateway, key, jobId, d => d.Count > 0);
+
+        Assert.That(deliveries.Select(d => (d.Outcome, d.StatusCode)), Is.EqualTo(new[] { ("failed", (int?)410) }));
+        Assert.That(deliveries[0].Error, Does.Contain("410").And.Contain("not retried"));
+        Assert.That(_receiver.At(path), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task AStoredWebhookThatCannotBeDelivered_IsDroppedFromTheOutbox_NotRetriedForever()
+    {
+        var jobId = await CreateJobDirectlyAsync(_outbox, "this is not a url", "tenant-" + Guid.NewGuid().ToString("N"));
+        await CompleteAsync(jobId);
+        var db = TestStack.Multiplexer.GetDatabase();
+
+        await Eventually.HoldsAsync(
+            async () => (await db.StreamRangeAsync(_outbox)).All(e => e["job"] != jobId),
+            Timeout,
+            "the entry is acknowledged and deleted");
+        Assert.That(await _gateway.Services.GetRequiredService<InferenceGateway.Gateway.Webhooks.WebhookDeliveryLog>().ReadAsync(jobId), Is.Empty);
+    }
+
+    [Test]
+    public async Task AJobWithoutAWebhook_HasAnEmptyDeliveryLog_AndNoWebhookInItsView()
+    {
+        var (key, _) = await TenantAsync(_gateway);
+        var jobId = await _gateway.SubmitJobAsync(key, "no webhook");
+        using var client = _gateway.CreateClient(key);
+
+        var log = JsonDocument.Parse(await client.GetStringAsync($"/v1/jobs/{jobId}/webhooks").WaitAsync(Timeout)).RootElement;
+        var view = JsonDocument.Parse(await client.GetStringAsync($"/v1/jobs/{jobId}").WaitAsync(Timeout)).RootElement;
+
+        Assert.That(log.GetProperty("url").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(log.GetProperty("deliveries").GetArrayLength(), Is.Zero);
+        Assert.That(view.TryGetProperty("webhook", out _), Is.False);
+    }
+
+    [Test]
+    public async Task TheSameIdempotencyKey_WithAnotherWebhook_Is422()
+    {
+        var (key, _) = await TenantAsync(_gateway);
+        using var client = _gateway.CreateClient(key);
+        var idempotencyKey = Guid.NewGuid().ToString("N");
+
+        async Task<HttpStatusCode> SubmitWithKeyAsync(string url)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/jobs")
+            {
+                Content = JsonContent(new { model = "all-minilm-l6-v2", input = new { texts = new[] { "same" } }, webhook = new { url } }),
+            };
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+            using var response = await client.SendAsync(request).WaitAsync(Timeout);
+            return response.StatusCode;
+        }
+
+        Assert.That(await SubmitWithKeyAsync(_receiver.Url("/hooks/a")), Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(await SubmitWithKeyAsync(_receiver.Url("/hooks/a")), Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(await SubmitWithKeyAsync(_receiver.Url("/hooks/b")), Is.EqualTo(HttpStatusCode.UnprocessableEntity));
+    }
+
+    [Test]
     public async Task AReceiverThatIsDown_IsRetriedUpToMaxAttempts_ThenLoggedFailed_AndTheJobIsUnaffected()
     {
         var (key, _) = await TenantAsync(_gateway);
@@ -360,6 +427,9 @@ public sealed class WebhookDeliveryTests
         Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(problem.GetProperty("errors").GetProperty("webhook.url")[0].GetString(), Does.Contain("2048"));
     }
+
+    private static StringContent JsonContent(object value) =>
+        new(JsonSerializer.Serialize(value), System.Text.Encoding.UTF8, "application/json");
 
     private static string Type(ReceivedWebhook webhook) => JsonDocument.Parse(webhook.Body).RootElement.GetProperty("type").GetString()!;
 

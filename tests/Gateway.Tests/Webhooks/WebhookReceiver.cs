@@ -13,7 +13,8 @@ namespace InferenceGateway.Tests.Webhooks;
 /// A webhook receiver on real Kestrel (127.0.0.1:0). It records every request (path, headers, body)
 /// and answers by path: <c>/fail-twice/…</c> 500 to the first two requests on that path, then 200;
 /// <c>/redirect/…</c> a 302 to <c>/redirect-target/…</c>; <c>/busy/…</c> always 503 with
-/// <c>Retry-After: 1</c>; anything else 200.
+/// <c>Retry-After: 1</c>; <c>/gone/…</c> 410; <c>/slow/…</c> answers only when the request is
+/// abandoned; anything else 200.
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
@@ -58,6 +59,21 @@ public sealed class WebhookReceiver : IAsyncDisposable
             if (path.StartsWith("/fail-twice/", StringComparison.Ordinal) && hits <= 2)
             {
                 context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            }
+            else if (path.StartsWith("/gone/", StringComparison.Ordinal))
+            {
+                context.Response.StatusCode = StatusCodes.Status410Gone;
+            }
+            else if (path.StartsWith("/slow/", StringComparison.Ordinal))
+            {
+                try
+                {
+                    await Task.Delay(System.Threading.Timeout.Infinite, context.RequestAborted);
+                }
+                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    return;
+                }
             }
             else if (path.StartsWith("/busy/", StringComparison.Ordinal))
             {

@@ -80,4 +80,24 @@ public sealed class WebhookTakeoverTests
         Assert.That(receiver.At(path), Has.Count.EqualTo(3));
         await db.KeyDeleteAsync(outbox);
     }
+
+    [Test]
+    public async Task AReceiverThatNeverAnswers_IsRetriedAfterTheAttemptTimeout_ThenLoggedFailed()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var configuration = WebhookDeliveryTests.Configuration("webhooks-slow", "webhooks:outbox:" + Guid.NewGuid().ToString("N"));
+        configuration["Webhooks:AllowedNetworks:0"] = "127.0.0.1/32";
+        configuration["Webhooks:AttemptTimeout"] = "00:00:00.200";
+        configuration["Webhooks:MaxAttempts"] = "2";
+        await using var gateway = await GatewayServer.StartAsync(configuration);
+        var (key, _) = await WebhookDeliveryTests.TenantAsync(gateway);
+        var path = $"/slow/{Guid.NewGuid():N}";
+        var jobId = await WebhookDeliveryTests.SubmitAsync(gateway, key, new { url = receiver.Url(path), events = new[] { "queued" } });
+
+        var deliveries = await WebhookDeliveryTests.WaitForLogAsync(gateway, key, jobId, d => d.Any(e => e.Outcome == "failed"));
+
+        Assert.That(deliveries.Select(d => d.Outcome), Is.EqualTo(new[] { "retrying", "failed" }));
+        Assert.That(deliveries.Select(d => d.Error), Is.All.Contain("no answer within 0.2 s"));
+        Assert.That(receiver.At(path), Has.Count.EqualTo(2));
+    }
 }
