@@ -231,7 +231,7 @@ start_stack() {
 
   log "creating the dev API keys"
   : >"$LOG_DIR/keys.log"
-  API_KEY=$(create_key dev-key jobs:read,jobs:write) || true
+  API_KEY=$(create_key dev-key jobs:read,jobs:write,webhooks) || true
   ADMIN_KEY=$(create_key dev-admin admin,jobs:read,jobs:write) || true
   [[ -n $API_KEY && -n $ADMIN_KEY ]] || { tail -n 30 "$LOG_DIR/keys.log" >&2; die "'keys create' failed (log: .local/logs/keys.log)"; }
 

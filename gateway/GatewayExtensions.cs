@@ -12,6 +12,7 @@ using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
 using InferenceGateway.Gateway.Proxy;
 using InferenceGateway.Gateway.Usage;
+using InferenceGateway.Gateway.Webhooks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -64,6 +65,7 @@ public static class GatewayExtensions
                 });
         }
 
+        builder.AddWebhooks();
         builder.AddProxyRoutes();
         return builder;
     }
@@ -88,6 +90,7 @@ public static class GatewayExtensions
         app.MapKeysAdminApi();
         app.MapUsageApi();
         app.MapDeliveryAdminApi();
+        app.MapWebhooksApi();
         app.MapHub<JobsHub>(JobsHub.Path).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
         app.MapProxyRoutes();
         return app;

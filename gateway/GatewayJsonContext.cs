@@ -5,6 +5,7 @@ using InferenceGateway.Contracts;
 using InferenceGateway.Gateway.Health;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Usage;
+using InferenceGateway.Gateway.Webhooks;
 
 namespace InferenceGateway.Gateway;
 
@@ -21,4 +22,9 @@ namespace InferenceGateway.Gateway;
 [JsonSerializable(typeof(ApiKeyList))]
 [JsonSerializable(typeof(UsageView))]
 [JsonSerializable(typeof(InferenceGateway.Gateway.Admin.DeliveryReport))]
+[JsonSerializable(typeof(WebhookRequest))]
+[JsonSerializable(typeof(WebhookSecretView))]
+[JsonSerializable(typeof(WebhookDeliveriesView))]
+[JsonSerializable(typeof(WebhookDelivery))]
+[JsonSerializable(typeof(WebhookPayload))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;

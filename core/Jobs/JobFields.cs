@@ -20,4 +20,13 @@ public static class JobFields
     public const string LastSeq = "lastSeq";
     public const string CancelRequested = "cancelRequested";
     public const string Provider = "provider";
+
+    /// <summary>The job's webhook target (absent: no webhook).</summary>
+    public const string WebhookUrl = "webhookUrl";
+
+    /// <summary>Which event types go to the webhook: <c>*</c> for all, else <c>,type,type,</c> (see <see cref="JobWebhook"/>).</summary>
+    public const string WebhookEvents = "webhookEvents";
+
+    /// <summary>The stream the append scripts add <c>{job, seq}</c> to for each event the webhook wants.</summary>
+    public const string WebhookOutbox = "webhookOutbox";
 }

@@ -31,4 +31,10 @@ public sealed record JobRecord
 
     /// <summary>The client asked to cancel the job while it was running; its worker has not yet stopped.</summary>
     public bool CancelRequested { get; init; }
+
+    /// <summary>Where the job's events are delivered, or null when it has no webhook.</summary>
+    public string? WebhookUrl { get; init; }
+
+    /// <summary>Which event types go to the webhook (<c>["all"]</c> for every one); null without a webhook.</summary>
+    public IReadOnlyList<string>? WebhookEvents { get; init; }
 }

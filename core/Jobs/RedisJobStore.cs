@@ -11,7 +11,9 @@ namespace InferenceGateway.Core.Jobs;
 /// are <c>0-{seq}</c>, so the stream id is the event's sequence number. Every change goes through
 /// one Lua script that updates the record, appends the event, refreshes the TTL and publishes a
 /// wake-up, atomically; a job whose log holds a terminal event accepts nothing more, which makes a
-/// redelivered message harmless (one terminal event, one result).
+/// redelivered message harmless (one terminal event, one result). A job with a webhook names an
+/// outbox stream on its record; the same script adds <c>{job, seq}</c> to it for every event the
+/// webhook's filter selects, so an event and its pending delivery are recorded together or not at all.
 /// </summary>
 public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStoreOptions> options, TimeProvider time)
 {
@@ -33,6 +35,10 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
         end
         local seq = redis.call('HINCRBY', KEYS[1], 'lastSeq', 1)
         redis.call('XADD', KEYS[2], '0-' .. seq, 'type', ARGV[2], 'at', ARGV[3], 'data', ARGV[4])
+        local hook = redis.call('HMGET', KEYS[1], 'webhookEvents', 'webhookOutbox', 'id')
+        if hook[1] and hook[2] and (hook[1] == '*' or string.find(hook[1], ',' .. ARGV[2] .. ',', 1, true)) then
+          redis.call('XADD', hook[2], '*', 'job', hook[3], 'seq', seq)
+        end
         redis.call('EXPIRE', KEYS[1], ARGV[5])
         redis.call('EXPIRE', KEYS[2], ARGV[5])
         for i = 8, first - 1, 2 do
@@ -45,6 +51,11 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
         redis.call('PUBLISH', ARGV[6], seq)
         return seq
         """;
+
+    // The webhook outbox (named on the record, so every writer of a job's log, gateway or worker,
+    // needs no setting for it) is not among the script's KEYS: like the usage keys, it lives in
+    // another cluster slot than the job, which a single Redis or a primary with replicas allows and
+    // Redis Cluster does not (there the outbox would have to be sharded by the job's hash tag).
 
     // Queued: the job ends here and now. Running: the record says so and the workers hear it on
     // one channel; the worker running it stops cooperatively and records the end itself.
@@ -62,6 +73,10 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
         redis.call('HSET', KEYS[1], 'status', 'cancelled', 'completedAt', ARGV[2])
         local seq = redis.call('HINCRBY', KEYS[1], 'lastSeq', 1)
         redis.call('XADD', KEYS[2], '0-' .. seq, 'type', 'cancelled', 'at', ARGV[2], 'data', ARGV[1])
+        local hook = redis.call('HMGET', KEYS[1], 'webhookEvents', 'webhookOutbox', 'id')
+        if hook[1] and hook[2] and (hook[1] == '*' or string.find(hook[1], ',cancelled,', 1, true)) then
+          redis.call('XADD', hook[2], '*', 'job', hook[3], 'seq', seq)
+        end
         redis.call('EXPIRE', KEYS[1], ARGV[3])
         redis.call('EXPIRE', KEYS[2], ARGV[3])
         redis.call('PUBLISH', ARGV[4], seq)
@@ -71,23 +86,26 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     private readonly long _ttlSeconds = (long)options.Value.Retention.TotalSeconds;
 
     /// <summary>Creates a job's record and appends its <c>queued</c> event.</summary>
-    public Task<AppendResult> CreateAsync(string jobId, string tenant, string model, DateTimeOffset createdAt)
+    /// <remarks>With a <paramref name="webhook"/>, the record names it, and this and every later event its filter selects is put on its outbox.</remarks>
+    public Task<AppendResult> CreateAsync(string jobId, string tenant, string model, DateTimeOffset createdAt, JobWebhook? webhook = null)
     {
         var data = JsonSerializer.Serialize(new Dictionary<string, string> { ["model"] = model });
-        return RunAsync(
-            "create",
-            jobId,
-            JobEventTypes.Queued,
-            data,
-            createdAt,
-            [
-                new(JobFields.Id, jobId),
-                new(JobFields.Tenant, tenant),
-                new(JobFields.Model, model),
-                new(JobFields.Status, JobStatuses.Queued),
-                new(JobFields.CreatedAt, Format(createdAt)),
-            ],
-            usage: null);
+        List<KeyValuePair<string, string>> fields =
+        [
+            new(JobFields.Id, jobId),
+            new(JobFields.Tenant, tenant),
+            new(JobFields.Model, model),
+            new(JobFields.Status, JobStatuses.Queued),
+            new(JobFields.CreatedAt, Format(createdAt)),
+        ];
+        if (webhook is not null)
+        {
+            fields.Add(new(JobFields.WebhookUrl, webhook.Url));
+            fields.Add(new(JobFields.WebhookEvents, webhook.EncodedEvents));
+            fields.Add(new(JobFields.WebhookOutbox, webhook.Outbox));
+        }
+
+        return RunAsync("create", jobId, JobEventTypes.Queued, data, createdAt, fields, usage: null);
     }
 
     /// <summary>
@@ -178,6 +196,8 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
             },
             LastSeq = Field(JobFields.LastSeq) is { } s ? long.Parse(s, CultureInfo.InvariantCulture) : 0,
             CancelRequested = Field(JobFields.CancelRequested) == "1",
+            WebhookUrl = Field(JobFields.WebhookUrl),
+            WebhookEvents = Field(JobFields.WebhookEvents) is { } events ? JobWebhook.DecodeEvents(events) : null,
         };
     }
 

@@ -7,7 +7,10 @@ public static class Scopes
     public const string JobsWrite = "jobs:write";
     public const string Admin = "admin";
 
-    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { JobsRead, JobsWrite, Admin };
+    /// <summary>Read and rotate the tenant's webhook signing secret (whoever holds it can forge deliveries, so not implied by jobs:write).</summary>
+    public const string Webhooks = "webhooks";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { JobsRead, JobsWrite, Admin, Webhooks };
 }
 
 /// <summary>Claim types the gateway puts on an authenticated caller.</summary>

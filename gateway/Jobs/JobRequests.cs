@@ -82,6 +82,7 @@ public static partial class JobRequests
         string model,
         JobInput input,
         JobPolicy? policy,
+        JobWebhook? webhook,
         CancellationToken cancellationToken)
     {
         var idempotencyKey = http.Request.Headers["Idempotency-Key"].ToString();
@@ -95,7 +96,7 @@ public static partial class JobRequests
 
         var limits = rateLimits.For(http.User.FindFirst(GatewayClaims.Plan)?.Value);
         var outcome = await submitter.SubmitAsync(
-            new JobSubmission(JobsApi.TenantOf(http.User), model, input, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs, policy),
+            new JobSubmission(JobsApi.TenantOf(http.User), model, input, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs, policy, webhook),
             cancellationToken);
         if (outcome.IsOverCap)
         {
@@ -129,7 +130,7 @@ public static partial class JobRequests
     public static Accepted<JobAccepted> Accepted(JobRecord job, DateTimeOffset expiresAt)
     {
         var links = new JobLinks($"/v1/jobs/{job.Id}", $"/v1/jobs/{job.Id}/events", "/hubs/jobs");
-        return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, expiresAt, links));
+        return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, expiresAt, links, JobView.WebhookOf(job)));
     }
 
     [GeneratedRegex("^[\\x21-\\x7E]{1,255}$")]

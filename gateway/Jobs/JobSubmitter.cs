@@ -109,7 +109,7 @@ public sealed class JobSubmitter(
     {
         var createdAt = time.GetUtcNow();
         var urls = await queue.GetUrlsAsync(cancellationToken);
-        var created = await store.CreateAsync(id, submission.Tenant, submission.Model, createdAt);
+        var created = await store.CreateAsync(id, submission.Tenant, submission.Model, createdAt, submission.Webhook);
         if (created.Outcome != AppendOutcome.Appended)
         {
             throw new InvalidOperationException($"Job id {id} collided ({created.Outcome}).");
@@ -159,6 +159,8 @@ public sealed class JobSubmitter(
             CreatedAt = createdAt,
             Metrics = new JobMetrics(),
             LastSeq = created.Seq,
+            WebhookUrl = submission.Webhook?.Url,
+            WebhookEvents = submission.Webhook?.Events,
         };
     }
 
@@ -226,7 +228,7 @@ public sealed class JobSubmitter(
 
     /// <summary>
     /// What makes two submissions the same request for an Idempotency-Key: model, input and the
-    /// policy as requested (a request without one keeps the fingerprint it always had).
+    /// policy and webhook as requested (a request without them keeps the fingerprint it always had).
     /// </summary>
     public static string Fingerprint(JobSubmission submission)
     {
@@ -234,6 +236,11 @@ public sealed class JobSubmitter(
         if (submission.Policy is { IsDefault: false } policy)
         {
             text += string.Create(CultureInfo.InvariantCulture, $"\npolicy:executionTimeoutMs={policy.ExecutionTimeoutMs},ttlMs={policy.TtlMs}");
+        }
+
+        if (submission.Webhook is { } webhook)
+        {
+            text += $"\nwebhook:{webhook.Url} {webhook.EncodedEvents}";
         }
 
         return Hash(text);
@@ -249,7 +256,8 @@ public sealed class JobSubmitter(
 }
 
 /// <summary>A validated job to accept; <c>Policy</c> is the execution policy as the caller asked for it (null: the defaults).</summary>
-public sealed record JobSubmission(string Tenant, string Model, JobInput Input, string? IdempotencyKey, int MaxActiveJobs, JobPolicy? Policy = null);
+/// <c>Webhook</c>, when set, is stored on the record and receives the events it selects.
+public sealed record JobSubmission(string Tenant, string Model, JobInput Input, string? IdempotencyKey, int MaxActiveJobs, JobPolicy? Policy = null, JobWebhook? Webhook = null);
 
 /// <summary>What became of a submission; for an accepted job, <c>ExpiresAt</c> is when it ends <c>expired</c> if still queued.</summary>
 public sealed record SubmitOutcome(JobRecord? Job, bool Replayed, bool IsOverCap, string? Conflict, bool ConflictIsTransient, DateTimeOffset? ExpiresAt = null)

@@ -1,11 +1,19 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
+using InferenceGateway.Gateway.Webhooks;
 
 namespace InferenceGateway.Gateway.Jobs;
 
 /// <summary>The 202 answer to a submitted job; <paramref name="ExpiresAt"/> is when it ends <c>expired</c> if still queued.</summary>
-public sealed record JobAccepted(string Id, string Status, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, JobLinks Links);
+public sealed record JobAccepted(
+    string Id,
+    string Status,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt,
+    JobLinks Links,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WebhookView? Webhook = null);
 
 /// <summary>Where to follow a job.</summary>
 public sealed record JobLinks(string Self, string Events, string Hub);
@@ -21,14 +29,19 @@ public sealed record JobView(
     JsonElement? Result,
     JobError? Error,
     JobMetrics Metrics,
-    bool CancelRequested)
+    bool CancelRequested,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WebhookView? Webhook = null)
 {
     /// <summary>The view of a stored job record.</summary>
     public static JobView From(JobRecord job)
     {
         JsonElement? result = job.ResultJson is null ? null : JsonDocument.Parse(job.ResultJson).RootElement.Clone();
-        return new JobView(job.Id, job.Status, job.Model, job.CreatedAt, job.StartedAt, job.CompletedAt, result, job.Error, job.Metrics, job.CancelRequested);
+        return new JobView(job.Id, job.Status, job.Model, job.CreatedAt, job.StartedAt, job.CompletedAt, result, job.Error, job.Metrics, job.CancelRequested, WebhookOf(job));
     }
+
+    /// <summary>The job's webhook as shown (no secret), or null.</summary>
+    public static WebhookView? WebhookOf(JobRecord job) =>
+        job.WebhookUrl is { } url ? new WebhookView(url, job.WebhookEvents ?? []) : null;
 }
 
 /// <summary>The answer to <c>GET /v1/models</c>.</summary>

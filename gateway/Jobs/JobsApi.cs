@@ -5,6 +5,7 @@ using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Hubs;
 using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.RateLimiting;
+using InferenceGateway.Gateway.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -40,6 +41,8 @@ public static partial class JobsApi
         IOptionsMonitor<RateLimitOptions> rateLimits,
         IOptions<JobPolicyOptions> policyOptions,
         IOptions<JobStoreOptions> storeOptions,
+        WebhookTargetPolicy webhookPolicy,
+        IOptionsMonitor<WebhookOptions> webhookOptions,
         CancellationToken cancellationToken)
     {
         var body = await json.ReadAsync<SubmitJobRequest>(http.Request, cancellationToken);
@@ -50,6 +53,7 @@ public static partial class JobsApi
 
         var request = body.Value;
         Dictionary<string, string[]> errors;
+        JobWebhook? webhook = null;
         if (request is null)
         {
             errors = new Dictionary<string, string[]>(StringComparer.Ordinal) { ["body"] = ["The body must be a JSON object."] };
@@ -61,6 +65,15 @@ public static partial class JobsApi
             {
                 errors[field] = problems;
             }
+
+            if (request.Webhook is { } hook)
+            {
+                (webhook, var webhookErrors) = await hook.ValidateAsync(webhookPolicy, webhookOptions.CurrentValue.Outbox, cancellationToken);
+                foreach (var (field, problems) in webhookErrors)
+                {
+                    errors[field] = problems;
+                }
+            }
         }
 
         if (errors.Count > 0)
@@ -68,7 +81,7 @@ public static partial class JobsApi
             return TypedResults.ValidationProblem(errors, title: "The job is not valid.");
         }
 
-        return await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, request!.Model!, request.Input!, request.Policy, cancellationToken);
+        return await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, request!.Model!, request.Input!, request.Policy, webhook, cancellationToken);
     }
 
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(string id, HttpContext http, RedisJobStore store)

@@ -1,4 +1,5 @@
 using InferenceGateway.Contracts;
+using InferenceGateway.Gateway.Webhooks;
 
 namespace InferenceGateway.Gateway.Jobs;
 
@@ -11,4 +12,7 @@ public sealed record SubmitJobRequest
 
     /// <summary>Optional execution policy; absent means the gateway's defaults.</summary>
     public JobPolicy? Policy { get; init; }
+
+    /// <summary>Optional webhook: where to POST the job's events, and which.</summary>
+    public WebhookRequest? Webhook { get; init; }
 }

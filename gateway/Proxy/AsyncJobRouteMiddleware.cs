@@ -64,7 +64,7 @@ public sealed class AsyncJobRouteMiddleware(
             return;
         }
 
-        var result = await JobRequests.SubmitAsync(context, submitter, rateLimits.CurrentValue, settings.Model!, body.Value!, policy: null, context.RequestAborted);
+        var result = await JobRequests.SubmitAsync(context, submitter, rateLimits.CurrentValue, settings.Model!, body.Value!, policy: null, webhook: null, context.RequestAborted);
         if (result.Result is Accepted<JobAccepted> accepted)
         {
             ProxyLog.RouteSubmittedJob(logger, route.RouteId, accepted.Value!.Id);

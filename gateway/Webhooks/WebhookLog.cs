@@ -1,0 +1,19 @@
+namespace InferenceGateway.Gateway.Webhooks;
+
+internal static partial class WebhookLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Webhook {WebhookId} attempt {Attempt}: {Outcome} ({StatusCode}) {Error}")]
+    public static partial void Attempted(ILogger logger, string webhookId, int attempt, string outcome, int? statusCode, string? error);
+
+    [LoggerMessage(2, LogLevel.Warning, "Webhook outbox entry {EntryId} dropped: {Reason}")]
+    public static partial void Dropped(ILogger logger, string entryId, string reason);
+
+    [LoggerMessage(3, LogLevel.Warning, "The webhook dispatcher could not read the outbox; retrying")]
+    public static partial void OutboxUnreadable(ILogger logger, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Warning, "Webhook delivery of {JobId} seq {Seq} broke off; the entry stays pending and is taken over later")]
+    public static partial void DeliveryBrokeOff(ILogger logger, Exception exception, string jobId, long seq);
+
+    [LoggerMessage(5, LogLevel.Information, "Took over {Count} webhook deliveries left pending by another instance")]
+    public static partial void Claimed(ILogger logger, int count);
+}

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using InferenceGateway.Contracts;
+using InferenceGateway.Core.Jobs;
+
+namespace InferenceGateway.Gateway.Webhooks;
+
+/// <summary>
+/// The optional <c>webhook</c> of <c>POST /v1/jobs</c>: <c>{"url": "https://…", "events": [...]}</c>,
+/// where <c>events</c> lists job event types or is <c>"all"</c>; absent, the terminal types.
+/// Unknown properties are refused.
+/// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record WebhookRequest
+{
+    /// <summary>The event types a webhook gets when it names none: the job's end, whichever it is.</summary>
+    public static readonly IReadOnlyList<string> DefaultEvents =
+        [JobEventTypes.Completed, JobEventTypes.Failed, JobEventTypes.Cancelled, JobEventTypes.TimedOut, JobEventTypes.Expired];
+
+    /// <summary>Every event type a webhook may ask for.</summary>
+    public static readonly IReadOnlyList<string> KnownEvents =
+        [JobEventTypes.Queued, JobEventTypes.Started, JobEventTypes.Progress, JobEventTypes.Token, .. DefaultEvents];
+
+    public string? Url { get; init; }
+
+    /// <summary>A list of event types, or the string <c>"all"</c>.</summary>
+    public JsonElement? Events { get; init; }
+
+    /// <summary>
+    /// The webhook to store, or the errors by field (<c>webhook.url</c>, <c>webhook.events</c>). The
+    /// URL is checked against <paramref name="policy"/>, its host name resolved.
+    /// </summary>
+    public async Task<(JobWebhook? Webhook, Dictionary<string, string[]> Errors)> ValidateAsync(WebhookTargetPolicy policy, string outbox, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var events = ValidateEvents(errors);
+        Uri? target = null;
+        if (string.IsNullOrWhiteSpace(Url))
+        {
+            errors["webhook.url"] = ["'webhook.url' is required: an absolute http or https URL."];
+        }
+        else if (Url.Length > WebhookOptions.MaxUrlLength)
+        {
+            errors["webhook.url"] = [$"'webhook.url' may be at most {WebhookOptions.MaxUrlLength} characters; got {Url.Length}."];
+        }
+        else if (!Uri.TryCreate(Url, UriKind.Absolute, out target) || target.IsFile || target.IsUnc || string.IsNullOrEmpty(target.Host))
+        {
+            errors["webhook.url"] = ["'webhook.url' must be an absolute http or https URL."];
+        }
+        else if (await policy.CheckAsync(target, cancellationToken) is { } refused)
+        {
+            errors["webhook.url"] = [$"'webhook.url' is not an allowed webhook target: {refused}"];
+        }
+
+        return errors.Count > 0 || target is null || events is null
+            ? (null, errors)
+            : (new JobWebhook(target.AbsoluteUri, events, outbox), errors);
+    }
+
+    private List<string>? ValidateEvents(Dictionary<string, string[]> errors)
+    {
+        const string Expected = "'webhook.events' must be \"all\" or a non-empty array of event types";
+        var known = string.Join(", ", KnownEvents);
+        if (Events is not { } events || events.ValueKind == JsonValueKind.Null)
+        {
+            return [.. DefaultEvents];
+        }
+
+        if (events.ValueKind == JsonValueKind.String)
+        {
+            if (events.GetString() == JobWebhook.All)
+            {
+                return [JobWebhook.All];
+            }
+
+            errors["webhook.events"] = [$"{Expected} ({known})."];
+            return null;
+        }
+
+        if (events.ValueKind != JsonValueKind.Array || events.GetArrayLength() == 0)
+        {
+            errors["webhook.events"] = [$"{Expected} ({known})."];
+            return null;
+        }
+
+        var chosen = new List<string>();
+        foreach (var item in events.EnumerateArray())
+        {
+            var type = item.ValueKind == JsonValueKind.String ? item.GetString()! : null;
+            if (type == JobWebhook.All)
+            {
+                return [JobWebhook.All];
+            }
+
+            if (type is null || !KnownEvents.Contains(type))
+            {
+                var shown = type is null ? item.ValueKind.ToString().ToLowerInvariant() : $"'{(type.Length > 32 ? type[..32] + "…" : type)}'";
+                errors["webhook.events"] = [$"Unknown event type {shown}; {Expected} ({known})."];
+                return null;
+            }
+
+            if (!chosen.Contains(type))
+            {
+                chosen.Add(type);
+            }
+        }
+
+        return chosen;
+    }
+}
