@@ -5,6 +5,7 @@ using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Worker.Inference;
 using InferenceGateway.Worker.Queue;
+using InferenceGateway.Worker.Streaming;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -26,6 +27,7 @@ public sealed class InferenceConsumer(
     EmbeddingBatcher batcher,
     JobCancellations cancellations,
     WorkerLifetime lifetime,
+    JobStreams streams,
     IOptions<WorkerOptions> options,
     TimeProvider time,
     ILogger<InferenceConsumer> logger) : IConsumer<RunJob>
@@ -75,11 +77,21 @@ public sealed class InferenceConsumer(
             run.CancelAfter(TimeSpan.FromMilliseconds(limitMs));
         }
 
-        var outcome = await RunModelAsync(job, run.Token);
+        // input.stream: chunks go to the log through the writer while the model runs; disposing
+        // it without completing (the worker is stopping) drops what is pending.
+        await using var stream = job.Input.Stream ? streams.Open(job.JobId, started.Seq) : null;
+        var outcome = await RunModelAsync(job, stream, run.Token);
         if (outcome.Stopped && lifetime.Aborted.IsCancellationRequested)
         {
             // Shutting down: not the job's fault. The event source releases the message.
             throw new OperationCanceledException("The worker is stopping.", lifetime.Aborted);
+        }
+
+        if (stream is not null)
+        {
+            // Every chunk before the terminal event, whatever the outcome: they are results already
+            // computed. A stream Redis would not take throws here, and the delivery is retried.
+            await stream.CompleteAsync();
         }
 
         var type = outcome switch
@@ -93,7 +105,7 @@ public sealed class InferenceConsumer(
         Log.JobFinished(logger, job.JobId, type, outcome.ExecutionMs, queueMs, outcome.ColdStart);
     }
 
-    private async Task<ModelOutcome> RunModelAsync(JobMessage job, CancellationToken cancellationToken)
+    private async Task<ModelOutcome> RunModelAsync(JobMessage job, JobStreamWriter? stream, CancellationToken cancellationToken)
     {
         var texts = job.Input.Texts ?? [];
         var outcome = new ModelOutcome();
@@ -119,15 +131,17 @@ public sealed class InferenceConsumer(
             outcome.Dimensions = lease.Model.EmbeddingDimensions;
             clock = Stopwatch.GetTimestamp();
             var vectors = new float[texts.Count][];
-            var slice = _options.ProgressEveryTexts;
+            // A streaming job's chunks say how far it got, so it records no progress events.
+            var slice = stream is null ? _options.ProgressEveryTexts : streams.Options.ChunkTexts;
             for (var done = 0; done < texts.Count;)
             {
                 var count = Math.Min(slice, texts.Count - done);
                 var part = texts.Skip(done).Take(count).ToArray();
                 var embedded = await batcher.EmbedAsync(lease.Model, part, cancellationToken);
                 embedded.CopyTo(vectors, done);
+                stream?.WriteChunk(done, embedded, texts.Count);
                 done += count;
-                if (done < texts.Count)
+                if (stream is null && done < texts.Count)
                 {
                     await ReportProgressAsync(job.JobId, done, texts.Count);
                 }
