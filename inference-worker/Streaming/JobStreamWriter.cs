@@ -21,7 +21,8 @@ namespace InferenceGateway.Worker.Streaming;
 /// cancelled, timed-out or failed job produced are partial results already computed, and are
 /// flushed too. <see cref="DisposeAsync"/> without <see cref="CompleteAsync"/> (the worker is
 /// stopping and the message goes back to the queue) drops what is pending and stops.</para>
-/// <para>Redis errors: an append that fails with a <see cref="RedisException"/> is retried with
+/// <para>Redis errors: an append that fails with a <see cref="RedisConnectionException"/> or
+/// <see cref="RedisTimeoutException"/> (what the consumer's pipeline retries too) is retried with
 /// exponential backoff and jitter. The error may have come after Redis ran the append (a timeout),
 /// so before each retry the log after the last known event is read, and an event of the same type
 /// at the same position counts as appended: nothing is written twice. Past
@@ -102,7 +103,7 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
     /// Appends everything written so far, then stops accepting items. Call it before appending the
     /// job's terminal event.
     /// </summary>
-    /// <exception cref="RedisException">The stream broke: an append still failed after its retries.</exception>
+    /// <exception cref="RedisConnectionException">The stream broke: an append still failed after its retries (or <see cref="RedisTimeoutException"/>).</exception>
     public async Task CompleteAsync()
     {
         lock (_gate)
@@ -175,7 +176,7 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
         {
             // Disposed without completing: what was pending is dropped on purpose.
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (IsTransient(ex))
         {
             lock (_gate)
             {
@@ -237,7 +238,7 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
                 Log.StreamLogClosed(_logger, _jobId, result.Outcome.ToString());
                 return;
             }
-            catch (RedisException ex) when (attempt < _options.AppendRetries)
+            catch (Exception ex) when (IsTransient(ex) && attempt < _options.AppendRetries)
             {
                 var delay = RetryDelay(attempt);
                 Log.StreamAppendRetry(_logger, ex, _jobId, item.Type, item.Position, attempt + 1, delay.TotalMilliseconds);
@@ -273,6 +274,9 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>What the consumer's pipeline retries too: Redis unreachable, or a command that timed out (which may have run).</summary>
+    private static bool IsTransient(Exception ex) => ex is RedisConnectionException or RedisTimeoutException;
 
     private void Appended(long seq)
     {
