@@ -155,7 +155,7 @@ public sealed class InferenceConsumer(
             // any exception is the stop we asked for.
             outcome.Stopped = true;
         }
-        catch (Exception ex) when (ex is not StackExchange.Redis.RedisException)
+        catch (Exception ex) when (ex is not (StackExchange.Redis.RedisException or StackExchange.Redis.RedisTimeoutException))
         {
             outcome.Failure = ex;
             Log.InferenceFailed(logger, ex, job.JobId);
@@ -172,7 +172,7 @@ public sealed class InferenceConsumer(
         {
             await store.AppendAsync(jobId, JobEventTypes.Progress, $$"""{"done":{{done}},"total":{{total}}}""", []);
         }
-        catch (StackExchange.Redis.RedisException ex)
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or StackExchange.Redis.RedisTimeoutException)
         {
             Log.ProgressLost(logger, ex, jobId, done);
         }
