@@ -82,7 +82,7 @@ public static class GatewayExtensions
         app.MapJobsApi();
         app.MapKeysAdminApi();
         app.MapUsageApi();
-        app.MapHub<JobsHub>(JobsHub.Path).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
+        app.MapHub<JobsHub>(JobsHub.Path, JobsHub.ConfigureConnection).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
         app.MapProxyRoutes();
         return app;
     }

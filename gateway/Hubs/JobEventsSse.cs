@@ -10,6 +10,14 @@ namespace InferenceGateway.Gateway.Hubs;
 /// <c>GET /v1/jobs/{id}/events</c> as Server-Sent Events: <c>id:</c> is the event's sequence number,
 /// <c>event:</c> its type, <c>data:</c> the JobEvent as JSON; <c>Last-Event-ID</c> resumes after it.
 /// </summary>
+/// <remarks>
+/// Backpressure: each frame is written and flushed before the next event is read, and Kestrel's
+/// flush waits while more than its <c>MaxResponseBufferSize</c> (64 KiB) is unsent, so a client
+/// that reads slowly holds back only its own feed; nothing queues up for it in the gateway beyond
+/// that buffer, the frame in hand and the page of the log the feed has read. A client that reads
+/// nothing for Kestrel's <c>MinResponseDataRate</c> grace period (5 s) is disconnected and resumes
+/// with <c>Last-Event-ID</c>.
+/// </remarks>
 public static class JobEventsSse
 {
     public static async Task<IResult> StreamAsync(string id, HttpContext http, JobEventFeed feed, CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Problems;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 
 namespace InferenceGateway.Gateway.Hubs;
@@ -14,6 +15,23 @@ namespace InferenceGateway.Gateway.Hubs;
 public sealed class JobsHub(JobEventFeed feed) : Hub
 {
     public const string Path = "/hubs/jobs";
+
+    /// <summary>
+    /// Bytes a connection may have written but not yet sent (server to client) before the hub's
+    /// writes wait: a stream to a slow client pauses its own feed (and its reads of the job's log),
+    /// never the worker or other connections. SignalR's default, set here so it is a decision.
+    /// </summary>
+    public const long ApplicationMaxBufferBytes = 64 * 1024;
+
+    /// <summary>Bytes received from a client but not yet read by the hub before the transport stops reading (client to server).</summary>
+    public const long TransportMaxBufferBytes = 64 * 1024;
+
+    /// <summary>The connection's buffers: bounded in both directions (see <see cref="ApplicationMaxBufferBytes"/>).</summary>
+    public static void ConfigureConnection(HttpConnectionDispatcherOptions options)
+    {
+        options.ApplicationMaxBufferSize = ApplicationMaxBufferBytes;
+        options.TransportMaxBufferSize = TransportMaxBufferBytes;
+    }
 
     /// <summary>Every event of the job after <paramref name="afterSeq"/>, then those to come; completes after the terminal event.</summary>
     public async IAsyncEnumerable<JobEvent> StreamJob(string? jobId, long afterSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
