@@ -14,9 +14,7 @@ namespace InferenceGateway.Gateway.Hubs;
 /// Backpressure: each frame is written and flushed before the next event is read, and Kestrel's
 /// flush waits while more than its <c>MaxResponseBufferSize</c> (64 KiB) is unsent, so a client
 /// that reads slowly holds back only its own feed; nothing queues up for it in the gateway beyond
-/// that buffer, the frame in hand and the page of the log the feed has read. A client that reads
-/// nothing for Kestrel's <c>MinResponseDataRate</c> grace period (5 s) is disconnected and resumes
-/// with <c>Last-Event-ID</c>.
+/// that buffer, the frame in hand and the page of the log the feed has read.
 /// </remarks>
 public static class JobEventsSse
 {
