@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using InferenceGateway.Contracts;
@@ -22,6 +23,7 @@ namespace InferenceGateway.Tests.EndToEnd;
 public sealed class StreamingFlowTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+    private const char RecordSeparator = '\u001e';
 
     private GatewayServer _gateway = null!;
     private WorkerServer _worker = null!;
@@ -122,6 +124,54 @@ public sealed class StreamingFlowTests
         TestContext.Out.WriteLine($"SSE stream: {raw.Length} bytes, {events.Count} events; {waiting} bytes waited in the stalled client's socket");
     }
 
+    [Test]
+    public async Task SlowHubClient_HoldsBackNeitherTheWorkerNorAnotherSubscriber_AndLaterGetsEveryEventOnceInOrder()
+    {
+        var jobId = await SubmitAsync(new { model = "all-minilm-l6-v2", input = new { texts = Texts(256), stream = true } });
+        using var cts = new CancellationTokenSource(Timeout);
+
+        // The SignalR JSON protocol over a raw WebSocket whose socket takes 4 KiB and is then not
+        // read: the real client reads eagerly, so it cannot play a slow subscriber.
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var invoker = new HttpMessageInvoker(handler);
+        using var slow = new ClientWebSocket();
+        var uri = new UriBuilder(_gateway.BaseAddress) { Scheme = "ws", Path = "/hubs/jobs", Query = "access_token=" + Uri.EscapeDataString(_key) }.Uri;
+        await slow.ConnectAsync(uri, invoker, cts.Token);
+        await SendAsync(slow, """{"protocol":"json","version":1}""", cts.Token);
+        var handshake = await ReceiveMessagesAsync(slow, until: _ => true, cts.Token);
+        Assert.That(handshake[0].TryGetProperty("error", out _), Is.False, handshake[0].GetRawText());
+        await SendAsync(slow, $$"""{"type":4,"invocationId":"1","target":"StreamJob","arguments":["{{jobId}}",0]}""", cts.Token);
+
+        // Meanwhile: the worker finishes and an SSE subscriber gets everything.
+        using var client = _gateway.CreateClient(_key);
+        var sseEvents = SseEvents(await client.GetStringAsync($"/v1/jobs/{jobId}/events").WaitAsync(Timeout));
+        var status = JsonDocument.Parse(await client.GetStringAsync($"/v1/jobs/{jobId}").WaitAsync(Timeout)).RootElement.GetProperty("status").GetString();
+        Assert.That(status, Is.EqualTo("completed"));
+        Assert.That(sseEvents[^1].Type, Is.EqualTo("completed"));
+        var channel = RedisChannel.Literal(JobKeys.Notify(jobId));
+        Assert.That(await SubscribersAsync(channel), Is.EqualTo(1), "the slow hub client's feed waits on its writes");
+
+        var messages = await ReceiveMessagesAsync(slow, until: m => m.GetProperty("type").GetInt32() == 3, cts.Token);
+        var completion = messages[^1];
+        Assert.That(completion.TryGetProperty("error", out var error), Is.False, error.ToString());
+        var events = messages
+            .Where(m => m.GetProperty("type").GetInt32() == 2)
+            .Select(m => JsonSerializer.Deserialize(m.GetProperty("item").GetRawText(), ContractsJsonContext.Default.JobEvent)!)
+            .ToList();
+
+        Assert.That(events.Select(e => (e.Seq, e.Type)), Is.EqualTo(sseEvents.Select(e => (e.Seq, e.Type))), "every event once, in order");
+        AssertStreamed("slow hub", events, Embeddings(sseEvents[^1].Data!.Value.GetProperty("result").GetProperty("embeddings")));
+        await Eventually.HoldsAsync(async () => await SubscribersAsync(channel) == 0, Timeout, "the slow hub client's feed ended after the terminal event");
+    }
+
     [TestCase("\"true\"", TestName = "Stream_AsAString_Returns400Problem")]
     [TestCase("1", TestName = "Stream_AsANumber_Returns400Problem")]
     [TestCase("null", TestName = "Stream_Null_Returns400Problem")]
@@ -177,6 +227,46 @@ public sealed class StreamingFlowTests
         [.. sse.Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
             .Select(frame => frame.Split('\n').Single(l => l.StartsWith("data: ", StringComparison.Ordinal))[6..])
             .Select(data => JsonSerializer.Deserialize(data, ContractsJsonContext.Default.JobEvent)!)];
+
+    private static Task SendAsync(ClientWebSocket socket, string message, CancellationToken cancellationToken) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(message + RecordSeparator), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+
+    /// <summary>SignalR JSON messages (each ends with 0x1E) until one matches <paramref name="until"/>; pings are skipped.</summary>
+    private static async Task<List<JsonElement>> ReceiveMessagesAsync(ClientWebSocket socket, Func<JsonElement, bool> until, CancellationToken cancellationToken)
+    {
+        var messages = new List<JsonElement>();
+        var pending = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            var received = await socket.ReceiveAsync(buffer, cancellationToken);
+            Assert.That(received.MessageType, Is.Not.EqualTo(WebSocketMessageType.Close), "the hub closed the connection");
+            pending.Write(buffer, 0, received.Count);
+            var text = Encoding.UTF8.GetString(pending.ToArray());
+            var end = text.LastIndexOf(RecordSeparator);
+            if (end < 0)
+            {
+                continue;
+            }
+
+            pending = new MemoryStream();
+            pending.Write(Encoding.UTF8.GetBytes(text[(end + 1)..]));
+            foreach (var record in text[..end].Split(RecordSeparator))
+            {
+                var message = JsonDocument.Parse(record).RootElement.Clone();
+                if (message.TryGetProperty("type", out var type) && type.GetInt32() == 6)
+                {
+                    continue;
+                }
+
+                messages.Add(message);
+                if (until(message))
+                {
+                    return messages;
+                }
+            }
+        }
+    }
 
     private static async Task<byte[]> ReadToEndAsync(Socket socket, CancellationToken cancellationToken)
     {
