@@ -17,16 +17,21 @@ public sealed class JobsHub(JobEventFeed feed) : Hub
     public const string Path = "/hubs/jobs";
 
     /// <summary>
-    /// Bytes a connection may have written but not yet sent (server to client) before the hub's
-    /// writes wait: a stream to a slow client pauses its own feed (and its reads of the job's log),
-    /// never the worker or other connections. SignalR's default, set here so it is a decision.
+    /// Bytes the hub may have written to a connection but not yet sent before its writes wait: a
+    /// stream to a slow client pauses its own feed (and its reads of the job's log), never the
+    /// worker or other connections. SignalR's default, set here so it is a decision. Measured, not
+    /// read off the API docs: over WebSockets it is this setting that holds server-to-client
+    /// writes back (with it at 64 MiB a client that reads nothing gets the whole stream queued for
+    /// it; with only <see cref="ApplicationMaxBufferBytes"/> raised, writes still wait), although
+    /// the docs describe it as the limit on data the application reads; the dispatcher's pipe pairing
+    /// (the connection's Transport is the pair's Application side) agrees with the measurement.
     /// </summary>
-    public const long ApplicationMaxBufferBytes = 64 * 1024;
-
-    /// <summary>Bytes received from a client but not yet read by the hub before the transport stops reading (client to server).</summary>
     public const long TransportMaxBufferBytes = 64 * 1024;
 
-    /// <summary>The connection's buffers: bounded in both directions (see <see cref="ApplicationMaxBufferBytes"/>).</summary>
+    /// <summary>The other direction's buffer, also SignalR's default (see <see cref="TransportMaxBufferBytes"/>).</summary>
+    public const long ApplicationMaxBufferBytes = 64 * 1024;
+
+    /// <summary>The connection's buffers: bounded in both directions (see <see cref="TransportMaxBufferBytes"/>).</summary>
     public static void ConfigureConnection(HttpConnectionDispatcherOptions options)
     {
         options.ApplicationMaxBufferSize = ApplicationMaxBufferBytes;
