@@ -10,6 +10,7 @@ public static class JobEventTypes
 
     /// <summary>A slice of a streaming job's result, ready before the job ends (<c>input.stream: true</c>).</summary>
     public const string Chunk = "chunk";
+
     public const string Completed = "completed";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
