@@ -7,6 +7,10 @@ public static class JobEventTypes
     public const string Started = "started";
     public const string Progress = "progress";
     public const string Token = "token";
+
+    /// <summary>A slice of a streaming job's result, ready before the job ends (<c>input.stream: true</c>).</summary>
+    public const string Chunk = "chunk";
+
     public const string Completed = "completed";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";

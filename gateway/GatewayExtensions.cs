@@ -91,7 +91,7 @@ public static class GatewayExtensions
         app.MapUsageApi();
         app.MapDeliveryAdminApi();
         app.MapWebhooksApi();
-        app.MapHub<JobsHub>(JobsHub.Path).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
+        app.MapHub<JobsHub>(JobsHub.Path, JobsHub.ConfigureConnection).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
         app.MapProxyRoutes();
         return app;
     }

@@ -3,6 +3,7 @@ using InferenceGateway.Core.Queue;
 using InferenceGateway.Worker.Inference;
 using InferenceGateway.Worker.Jobs;
 using InferenceGateway.Worker.Queue;
+using InferenceGateway.Worker.Streaming;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -46,6 +47,12 @@ public static class WorkerHostBuilderExtensions
         // Registered after the model host, so disposed before it: running batches finish first.
         builder.Services.AddSingleton<EmbeddingBatcher>();
         builder.Services.AddSingleton<WorkerLifetime>();
+        builder.Services.AddOptions<StreamingOptions>()
+            .BindConfiguration(StreamingOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IJobEventLog, RedisJobEventLog>();
+        builder.Services.AddSingleton<JobStreams>();
         builder.Services.AddSingleton<JobCancellations>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobCancellations>());
         builder.Services.AddMediator(mediator =>

@@ -23,7 +23,9 @@ public sealed class JobEventFeed
     /// <summary>The largest sequence number a subscriber may resume after.</summary>
     public const long MaxSeq = 1_000_000_000_000;
 
-    private const int PageSize = 256;
+    // Events per read of the log. A chunk event can carry 32 texts' vectors (~120 KB of JSON), so
+    // this bounds what one subscriber holds at a time to a few MB; tokens are small and many.
+    private const int PageSize = 32;
 
     private readonly RedisJobStore _store;
     private readonly TimeProvider _time;

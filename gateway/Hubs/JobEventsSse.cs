@@ -12,9 +12,13 @@ namespace InferenceGateway.Gateway.Hubs;
 /// <summary>
 /// <c>GET /v1/jobs/{id}/events</c> as Server-Sent Events: <c>id:</c> is the event's sequence number,
 /// <c>event:</c> its type, <c>data:</c> the JobEvent as JSON; <c>Last-Event-ID</c> resumes after it.
-/// Each write is awaited, so a client that reads slowly holds back only its own stream: the feed
-/// reads the next page of the log when the previous events have gone out, never buffering ahead.
 /// </summary>
+/// <remarks>
+/// Backpressure: each frame is written and flushed before the next event is read, and Kestrel's
+/// flush waits while more than its <c>MaxResponseBufferSize</c> (64 KiB) is unsent, so a client
+/// that reads slowly holds back only its own feed; nothing queues up for it in the gateway beyond
+/// that buffer, the frame in hand and the page of the log the feed has read.
+/// </remarks>
 public static class JobEventsSse
 {
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();

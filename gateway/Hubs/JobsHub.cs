@@ -5,6 +5,7 @@ using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Problems;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Polly.Timeout;
 
@@ -15,6 +16,28 @@ namespace InferenceGateway.Gateway.Hubs;
 public sealed class JobsHub(JobEventFeed feed, DeliveryStats stats) : Hub
 {
     public const string Path = "/hubs/jobs";
+
+    /// <summary>
+    /// Bytes the hub may have written to a connection but not yet sent before its writes wait: a
+    /// stream to a slow client pauses its own feed (and its reads of the job's log), never the
+    /// worker or other connections. SignalR's default, set here so it is a decision. Measured, not
+    /// read off the API docs: over WebSockets it is this setting that holds server-to-client
+    /// writes back (with it at 64 MiB a client that reads nothing gets the whole stream queued for
+    /// it; with only <see cref="ApplicationMaxBufferBytes"/> raised, writes still wait), although
+    /// the docs describe it as the limit on data the application reads; the dispatcher's pipe pairing
+    /// (the connection's Transport is the pair's Application side) agrees with the measurement.
+    /// </summary>
+    public const long TransportMaxBufferBytes = 64 * 1024;
+
+    /// <summary>The other direction's buffer, also SignalR's default (see <see cref="TransportMaxBufferBytes"/>).</summary>
+    public const long ApplicationMaxBufferBytes = 64 * 1024;
+
+    /// <summary>The connection's buffers: bounded in both directions (see <see cref="TransportMaxBufferBytes"/>).</summary>
+    public static void ConfigureConnection(HttpConnectionDispatcherOptions options)
+    {
+        options.ApplicationMaxBufferSize = ApplicationMaxBufferBytes;
+        options.TransportMaxBufferSize = TransportMaxBufferBytes;
+    }
 
     public override Task OnConnectedAsync()
     {

@@ -19,7 +19,7 @@ public sealed record WebhookRequest
 
     /// <summary>Every event type a webhook may ask for.</summary>
     public static readonly IReadOnlyList<string> KnownEvents =
-        [JobEventTypes.Queued, JobEventTypes.Started, JobEventTypes.Progress, JobEventTypes.Token, .. DefaultEvents];
+        [JobEventTypes.Queued, JobEventTypes.Started, JobEventTypes.Progress, JobEventTypes.Token, JobEventTypes.Chunk, .. DefaultEvents];
 
     public string? Url { get; init; }
 

@@ -5,6 +5,7 @@ using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Worker.Inference;
 using InferenceGateway.Worker.Queue;
+using InferenceGateway.Worker.Streaming;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +15,8 @@ namespace InferenceGateway.Worker.Jobs;
 /// The function: runs one job the way a serverless GPU platform runs an invocation. Hosted by
 /// MassTransit's Mediator, which wraps it in retry (transient Redis errors), a timeout filter (the
 /// worker's per-invocation limit) and a concurrency limit. Records <c>started</c>, ends an expired
-/// job without running it, runs the model in slices with <c>progress</c> events, stops on the
+/// job without running it, runs the model in slices with <c>progress</c> events (or, for
+/// <c>input.stream</c>, <c>chunk</c> events through a <see cref="JobStreamWriter"/>), stops on the
 /// client's cancel or the job's own timeout, and records exactly one terminal event together with
 /// the tenant's bill. Throws only when the delivery should be retried (recording failed) or the
 /// worker is stopping; the event source then gives the message back.
@@ -26,6 +28,7 @@ public sealed class InferenceConsumer(
     EmbeddingBatcher batcher,
     JobCancellations cancellations,
     WorkerLifetime lifetime,
+    JobStreams streams,
     IOptions<WorkerOptions> options,
     TimeProvider time,
     ILogger<InferenceConsumer> logger) : IConsumer<RunJob>
@@ -75,11 +78,21 @@ public sealed class InferenceConsumer(
             run.CancelAfter(TimeSpan.FromMilliseconds(limitMs));
         }
 
-        var outcome = await RunModelAsync(job, run.Token);
+        // input.stream: chunks go to the log through the writer while the model runs; disposing
+        // it without completing (the worker is stopping) drops what is pending.
+        await using var stream = job.Input.Stream ? streams.Open(job.JobId, started.Seq) : null;
+        var outcome = await RunModelAsync(job, stream, run.Token);
         if (outcome.Stopped && lifetime.Aborted.IsCancellationRequested)
         {
             // Shutting down: not the job's fault. The event source releases the message.
             throw new OperationCanceledException("The worker is stopping.", lifetime.Aborted);
+        }
+
+        if (stream is not null)
+        {
+            // Every chunk before the terminal event, whatever the outcome: they are results already
+            // computed. A stream Redis would not take throws here, and the delivery is retried.
+            await stream.CompleteAsync();
         }
 
         var type = outcome switch
@@ -93,7 +106,7 @@ public sealed class InferenceConsumer(
         Log.JobFinished(logger, job.JobId, type, outcome.ExecutionMs, queueMs, outcome.ColdStart);
     }
 
-    private async Task<ModelOutcome> RunModelAsync(JobMessage job, CancellationToken cancellationToken)
+    private async Task<ModelOutcome> RunModelAsync(JobMessage job, JobStreamWriter? stream, CancellationToken cancellationToken)
     {
         var texts = job.Input.Texts ?? [];
         var outcome = new ModelOutcome();
@@ -119,15 +132,17 @@ public sealed class InferenceConsumer(
             outcome.Dimensions = lease.Model.EmbeddingDimensions;
             clock = Stopwatch.GetTimestamp();
             var vectors = new float[texts.Count][];
-            var slice = _options.ProgressEveryTexts;
+            // A streaming job's chunks say how far it got, so it records no progress events.
+            var slice = stream is null ? _options.ProgressEveryTexts : streams.Options.ChunkTexts;
             for (var done = 0; done < texts.Count;)
             {
                 var count = Math.Min(slice, texts.Count - done);
                 var part = texts.Skip(done).Take(count).ToArray();
                 var embedded = await batcher.EmbedAsync(lease.Model, part, cancellationToken);
                 embedded.CopyTo(vectors, done);
+                stream?.WriteChunk(done, embedded, texts.Count);
                 done += count;
-                if (done < texts.Count)
+                if (stream is null && done < texts.Count)
                 {
                     await ReportProgressAsync(job.JobId, done, texts.Count);
                 }
@@ -141,7 +156,7 @@ public sealed class InferenceConsumer(
             // any exception is the stop we asked for.
             outcome.Stopped = true;
         }
-        catch (Exception ex) when (ex is not StackExchange.Redis.RedisException)
+        catch (Exception ex) when (ex is not (StackExchange.Redis.RedisException or StackExchange.Redis.RedisTimeoutException))
         {
             outcome.Failure = ex;
             Log.InferenceFailed(logger, ex, job.JobId);
@@ -158,7 +173,7 @@ public sealed class InferenceConsumer(
         {
             await store.AppendAsync(jobId, JobEventTypes.Progress, $$"""{"done":{{done}},"total":{{total}}}""", []);
         }
-        catch (StackExchange.Redis.RedisException ex)
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or StackExchange.Redis.RedisTimeoutException)
         {
             Log.ProgressLost(logger, ex, jobId, done);
         }
