@@ -257,7 +257,26 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
         var subscriber = redis.GetSubscriber();
         var channel = RedisChannel.Literal(JobKeys.Notify(jobId));
         Action<RedisChannel, RedisValue> handler = (_, _) => onAppended();
-        await subscriber.SubscribeAsync(channel, handler);
+        try
+        {
+            await subscriber.SubscribeAsync(channel, handler);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // The client registers the handler before SUBSCRIBE goes out; a failed attempt would
+            // leave it registered (and the channel subscribed for good once Redis is back).
+            try
+            {
+                await subscriber.UnsubscribeAsync(channel, handler);
+            }
+            catch (Exception cleanup) when (cleanup is RedisException or TimeoutException)
+            {
+                // The handler is removed locally first; only the UNSUBSCRIBE itself failed.
+            }
+
+            throw;
+        }
+
         return new Subscription(subscriber, channel, handler);
     }
 

@@ -82,17 +82,25 @@ public sealed class JobEventFeed
         try
         {
             var wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+            // Each Redis call is cut at the pipeline's token, so the outage tolerance holds even
+            // while one call waits out the client's own timeout.
             await using var subscription = await _redis.ExecuteAsync(
-                async _ => await _store.SubscribeAsync(jobId, () => wake.Writer.TryWrite(true)),
+                async token => await _store.SubscribeAsync(jobId, () => wake.Writer.TryWrite(true)).WaitAsync(token),
                 cancellationToken);
             var last = afterSeq;
+            var live = false; // the replay of what was there when the subscriber came is not push latency
+            var missing = 0;
             while (true)
             {
                 var from = last;
-                var page = await _redis.ExecuteAsync(async _ => await _store.ReadEventsAsync(jobId, from, PageSize), cancellationToken);
+                var page = await _redis.ExecuteAsync(async token => await _store.ReadEventsAsync(jobId, from, PageSize).WaitAsync(token), cancellationToken);
                 foreach (var jobEvent in page)
                 {
-                    _stats?.Delivered(_time.GetUtcNow() - jobEvent.At);
+                    if (live)
+                    {
+                        _stats?.Delivered(_time.GetUtcNow() - jobEvent.At);
+                    }
+
                     yield return jobEvent;
                     last = jobEvent.Seq;
                     if (JobEventTypes.IsTerminal(jobEvent.Type))
@@ -106,11 +114,13 @@ public sealed class JobEventFeed
                     continue;
                 }
 
+                live = true;
+
                 // The status turns terminal in the same atomic step that appends the terminal event and
                 // bumps lastSeq. The page and the status are two reads, though: a terminal event appended
                 // between them is only past if lastSeq says so; otherwise read the log again.
                 if (page.Count == 0
-                    && await _redis.ExecuteAsync(async _ => await _store.GetProgressAsync(jobId), cancellationToken) is var progress
+                    && await _redis.ExecuteAsync(async token => await _store.GetProgressAsync(jobId).WaitAsync(token), cancellationToken) is var progress
                     && (progress is null || JobStatuses.IsTerminal(progress.Status)))
                 {
                     if (progress is null || progress.LastSeq <= last)
@@ -118,7 +128,17 @@ public sealed class JobEventFeed
                         yield break;
                     }
 
-                    continue;
+                    // Read again at once: the terminal event was appended between the two reads. If
+                    // it still is not there (the log lost entries: evicted, deleted), re-read at the
+                    // poll interval rather than spin, until the record expires.
+                    if (missing++ == 0)
+                    {
+                        continue;
+                    }
+                }
+                else
+                {
+                    missing = 0;
                 }
 
                 using var poll = new CancellationTokenSource(_pollInterval, _time);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using InferenceGateway.Contracts;
+using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Problems;
 using Microsoft.Extensions.Options;
@@ -23,10 +24,28 @@ public static class JobEventsSse
 {
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
 
+    private static bool AcceptsEventStream(HttpRequest request) =>
+        request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
+
     public static async Task<IResult> StreamAsync(
         string id, HttpContext http, JobEventFeed feed, DeliveryStats stats, IOptions<DeliveryOptions> options, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        if (await feed.FindAsync(id, JobsApi.TenantOf(http.User)) is not { } job)
+        JobProgress? found;
+        try
+        {
+            found = await feed.FindAsync(id, JobsApi.TenantOf(http.User));
+        }
+        catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex) && AcceptsEventStream(http.Request))
+        {
+            // An EventSource gives up for good on any answer but a 200 event stream; a 503 here,
+            // while Redis is away, would end a browser's resumption. Tell it to come back later.
+            http.Response.ContentType = "text/event-stream";
+            http.Response.Headers.CacheControl = "no-cache";
+            await http.Response.WriteAsync("retry: 5000\n\n: events unavailable (Redis unreachable); reconnecting\n\n", CancellationToken.None);
+            return TypedResults.Empty;
+        }
+
+        if (found is not { } job)
         {
             return JobsApi.NotFound(id);
         }
@@ -55,39 +74,55 @@ public static class JobEventsSse
             // An EventSource that loses the stream reconnects after this long, sending Last-Event-ID.
             await body.WriteAsync("retry: 1000\n\n"u8.ToArray(), cancellationToken);
             await body.FlushAsync(cancellationToken);
-            await using var events = feed.ReadAsync(id, afterSeq, cancellationToken).GetAsyncEnumerator(cancellationToken);
-            var keepAlive = options.Value.SseKeepAlive;
-            using var ticks = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Task? tick = null;
-            while (true)
+            // The feed gets a token of its own: when this loop leaves (a write failed, the client
+            // went away), the feed's pending read is cancelled and awaited before it is disposed.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var events = feed.ReadAsync(id, afterSeq, stop.Token).GetAsyncEnumerator(stop.Token);
+            Task<bool>? next = null;
+            try
             {
-                var next = events.MoveNextAsync().AsTask();
-                if (!next.IsCompleted)
+                var keepAlive = options.Value.SseKeepAlive;
+                Task? tick = null;
+                while (true)
                 {
-                    // Idle: a comment now and then. One timer serves several events; it is only
-                    // renewed once it fired, so a busy stream does not pay for a timer per event.
-                    while (await Task.WhenAny(next, tick ??= Task.Delay(keepAlive, time, ticks.Token)) != next)
+                    next = events.MoveNextAsync().AsTask();
+                    if (!next.IsCompleted)
                     {
-                        tick = null;
-                        await body.WriteAsync(KeepAlive, cancellationToken);
-                        await body.FlushAsync(cancellationToken);
+                        // Idle: a comment now and then. One timer serves several events; it is only
+                        // renewed once it fired, so a busy stream does not pay for a timer per event.
+                        while (await Task.WhenAny(next, tick ??= Task.Delay(keepAlive, time, stop.Token)) != next)
+                        {
+                            tick = null;
+                            await body.WriteAsync(KeepAlive, cancellationToken);
+                            await body.FlushAsync(cancellationToken);
+                        }
                     }
-                }
 
-                if (!await next)
-                {
-                    break;
-                }
+                    var more = await next;
+                    next = null;
+                    if (!more)
+                    {
+                        break;
+                    }
 
-                var jobEvent = events.Current;
-                var json = JsonSerializer.Serialize(jobEvent, ContractsJsonContext.Default.JobEvent);
-                var frame = $"id: {jobEvent.Seq.ToString(CultureInfo.InvariantCulture)}\nevent: {jobEvent.Type}\ndata: {json}\n\n";
-                await body.WriteAsync(Encoding.UTF8.GetBytes(frame), cancellationToken);
-                await body.FlushAsync(cancellationToken);
-                last = jobEvent.Seq;
+                    var jobEvent = events.Current;
+                    var json = JsonSerializer.Serialize(jobEvent, ContractsJsonContext.Default.JobEvent);
+                    var frame = $"id: {jobEvent.Seq.ToString(CultureInfo.InvariantCulture)}\nevent: {jobEvent.Type}\ndata: {json}\n\n";
+                    await body.WriteAsync(Encoding.UTF8.GetBytes(frame), cancellationToken);
+                    await body.FlushAsync(cancellationToken);
+                    last = jobEvent.Seq;
+                }
             }
+            finally
+            {
+                await stop.CancelAsync(); // also ends the keep-alive timer
+                if (next is not null)
+                {
+                    await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
 
-            await ticks.CancelAsync();
+                await events.DisposeAsync();
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -81,12 +81,14 @@ public sealed class RedisRestartTests
     {
         var configuration = Configuration();
         configuration["Delivery:RedisOutageTolerance"] = "00:00:01";
+        configuration["Redis:Configuration"] += ",asyncTimeout=500,connectTimeout=1000"; // reads fail fast and reconnects come soon while Redis is away
         await using var gateway = await GatewayServer.StartAsync(configuration);
         var key = await gateway.CreateKeyAsync(TestStack.UniqueName("tenant"));
         var job = new JobScript(WorkerStore(), await gateway.SubmitJobAsync(key, "through a long outage"));
         await job.StartedAsync();
 
         using var cts = new CancellationTokenSource(Timeout);
+        using var client = gateway.CreateClient(key);
         await using var subscribers = await Subscribers.OpenAsync(gateway, key, job.JobId, cts.Token);
         await subscribers.WaitForAsync(2);
         var (overSse, overHub, hub) = (subscribers.OverSse, subscribers.OverHub, subscribers.Hub);
@@ -100,11 +102,32 @@ public sealed class RedisRestartTests
         var hubError = Assert.ThrowsAsync<HubException>(() => subscribers.HubDone.WaitAsync(Timeout));
         Assert.That(hubError!.Message, Does.Contain("resume with afterSeq 2"));
 
+        // While Redis is away, a browser's EventSource reconnecting gets a 200 event stream that
+        // tells it to retry later (any other answer would end its resumption for good); a plain
+        // client gets the 503 problem.
+        using (var eventSource = new HttpRequestMessage(HttpMethod.Get, $"/v1/jobs/{job.JobId}/events"))
+        {
+            eventSource.Headers.Add("Accept", "text/event-stream");
+            eventSource.Headers.Add("Last-Event-ID", "2");
+            using var answer = await client.SendAsync(eventSource, cts.Token);
+            Assert.That(answer.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.OK));
+            Assert.That(await answer.Content.ReadAsStringAsync(cts.Token), Does.StartWith("retry: 5000\n\n: events unavailable"));
+        }
+
+        using (var plain = await client.GetAsync($"/v1/jobs/{job.JobId}/events", cts.Token))
+        {
+            Assert.That(plain.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.ServiceUnavailable));
+            Assert.That(plain.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+        }
+
         _redis = await StartRedisAsync();
         await WaitForAsync(_worker);
+        await Eventually.HoldsAsync(
+            async () => (await client.GetAsync("/readyz", cts.Token)).IsSuccessStatusCode,
+            Timeout,
+            "the gateway is connected to Redis again");
         await job.ProgressAsync(1);
         await job.CompletedAsync();
-        using var client = gateway.CreateClient(key);
         await using (var resumed = await SseStream.OpenAsync(client, job.JobId, overSse[^1].Seq, cts.Token))
         {
             overSse.AddRange(await resumed.ReadToEndAsync(cts.Token));
@@ -118,6 +141,36 @@ public sealed class RedisRestartTests
         var log = await job.LogAsync();
         Received.IsTheLog(overSse, log, "sse");
         Received.IsTheLog(overHub, log, "hub");
+    }
+
+    [Test]
+    public async Task ASubscribeThatFailsWhileRedisIsDown_LeavesNoHandlerBehind_OnceRedisIsBack()
+    {
+        var store = WorkerStore();
+        var jobId = $"job_{Guid.NewGuid():N}";
+        var calls = 0;
+        await _redis!.DisposeAsync();
+        _redis = null;
+
+        Assert.That(
+            async () => await store.SubscribeAsync(jobId, () => Interlocked.Increment(ref calls)),
+            Throws.InstanceOf<RedisException>().Or.InstanceOf<TimeoutException>());
+
+        _redis = await StartRedisAsync();
+        await WaitForAsync(_worker);
+
+        // A wake-up for the job, then one on a sentinel channel: the same connection delivers them
+        // in order, so once the sentinel arrives the job's wake-up has been handled, or dropped.
+        var subscriber = _worker.GetSubscriber();
+        var sentinel = RedisChannel.Literal($"sentinel:{jobId}");
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await subscriber.SubscribeAsync(sentinel, (_, _) => arrived.TrySetResult());
+        await subscriber.PublishAsync(RedisChannel.Literal(JobKeys.Notify(jobId)), 1);
+        await subscriber.PublishAsync(sentinel, 1);
+        await arrived.Task.WaitAsync(Timeout);
+        await subscriber.UnsubscribeAsync(sentinel);
+
+        Assert.That(Volatile.Read(ref calls), Is.Zero, "the failed attempt's handler was removed: nobody is woken for a subscription that failed");
     }
 
     private Dictionary<string, string?> Configuration()

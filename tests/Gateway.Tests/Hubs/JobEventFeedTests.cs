@@ -25,7 +25,9 @@ public sealed class JobEventFeedTests
     {
         _store = new RedisJobStore(TestStack.Multiplexer, Options.Create(new JobStoreOptions()), TimeProvider.System);
         _time = new CountingTimeProvider();
-        _feed = new JobEventFeed(_store, _time, Options.Create(new DeliveryOptions()));
+        // No outage retries here: Polly's timeout would arm timers on the fake clock too, and these
+        // tests count the feed's own (the poll interval).
+        _feed = new JobEventFeed(_store, _time, Options.Create(new DeliveryOptions { RedisOutageTolerance = TimeSpan.Zero }));
     }
 
     [Test]
@@ -92,6 +94,27 @@ public sealed class JobEventFeedTests
         Assert.That(duplicate.Outcome, Is.EqualTo(AppendOutcome.AlreadyExists));
         Assert.That((await _store.ReadEventsAsync(jobId, 0, 10)).Select(e => e.Seq), Is.EqualTo(new long[] { 1, 2 }));
         Assert.That((await _store.GetAsync(jobId))!.Status, Is.EqualTo(JobStatuses.Completed));
+    }
+
+    [Test]
+    public async Task ALogThatLostItsTerminalEvent_IsReReadAtThePollInterval_NotInAHotLoop_AndEndsWhenTheRecordGoes()
+    {
+        var jobId = NewJobId();
+        await _store.CreateAsync(jobId, "tenant", "all-minilm-l6-v2", DateTimeOffset.UtcNow);
+        await _store.AppendAsync(jobId, JobEventTypes.Started, null, [new(JobFields.Status, JobStatuses.Running)]);
+        await _store.AppendAsync(jobId, JobEventTypes.Completed, null, [new(JobFields.Status, JobStatuses.Completed)]);
+        var db = TestStack.Multiplexer.GetDatabase();
+        await db.KeyDeleteAsync(JobKeys.Events(jobId)); // evicted, or deleted by hand: the record says 3 events, the log has none
+        using var cts = new CancellationTokenSource(Timeout);
+        await using var events = _feed.ReadAsync(jobId, afterSeq: 1, cts.Token).GetAsyncEnumerator(cts.Token);
+
+        var next = events.MoveNextAsync();
+        await _time.WaitForTimersAsync(1, Timeout); // waiting on the poll interval, not spinning on Redis
+        Assert.That(next.IsCompleted, Is.False);
+
+        await db.KeyDeleteAsync(JobKeys.Record(jobId));
+        _time.Advance(TimeSpan.FromSeconds(2.5));
+        Assert.That(await next.AsTask().WaitAsync(Timeout), Is.False, "no record: the stream ends");
     }
 
     private static string NewJobId() => "job_" + Guid.NewGuid().ToString("N");
