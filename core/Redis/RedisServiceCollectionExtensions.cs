@@ -24,6 +24,11 @@ public static class RedisServiceCollectionExtensions
             config.AbortOnConnectFail = false;
             config.ConnectTimeout = Math.Min(config.ConnectTimeout, 5000);
             config.ClientName ??= AppDomain.CurrentDomain.FriendlyName;
+            if (options.FailFastWhenDisconnected)
+            {
+                config.BacklogPolicy = BacklogPolicy.FailFast;
+            }
+
             return ConnectionMultiplexer.Connect(config);
         });
         return services;
