@@ -16,4 +16,7 @@ internal static partial class WebhookLog
 
     [LoggerMessage(5, LogLevel.Information, "Took over {Count} webhook deliveries left pending by another instance")]
     public static partial void Claimed(ILogger logger, int count);
+
+    [LoggerMessage(6, LogLevel.Information, "Webhook target {Host} refused: {Reason}")]
+    public static partial void HostRefused(ILogger logger, string host, string reason);
 }

@@ -166,18 +166,29 @@ public sealed class WebhookSender(
             throw new WebhookTargetRefusedException(hostRefused);
         }
 
-        var addresses = await WebhookTargetPolicy.ResolveAsync(host, cancellationToken);
+        if (!IPAddress.TryParse(host.Trim('[', ']'), out _) && WebhookTargetPolicy.CheckHostName(host) is { } badName)
+        {
+            throw new WebhookTargetRefusedException(badName);
+        }
+
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await WebhookTargetPolicy.ResolveAsync(host, cancellationToken);
+        }
+        catch (ArgumentException)
+        {
+            throw new WebhookTargetRefusedException($"The host '{host}' is not a name that can be resolved.");
+        }
+
         if (addresses.Length == 0)
         {
             throw new SocketException((int)SocketError.HostNotFound);
         }
 
-        foreach (var address in addresses)
+        if (!IPAddress.TryParse(host.Trim('[', ']'), out _) && policy.CheckResolved(host, addresses) is { } refused)
         {
-            if (policy.CheckAddress(address) is { } refused)
-            {
-                throw new WebhookTargetRefusedException($"'{host}' resolves to a refused address: {refused}");
-            }
+            throw new WebhookTargetRefusedException(refused);
         }
 
         Exception? last = null;
