@@ -82,6 +82,38 @@ public sealed class WebhookTakeoverTests
     }
 
     [Test]
+    public async Task AGatewayStoppedMidDelivery_GivesTheEntryBack_SoAnotherTakesItOverLongBeforeClaimAfter()
+    {
+        // ClaimAfter is 10 min: only the entry given back on shutdown lets the second gateway take it at once.
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var outbox = "webhooks:outbox:" + Guid.NewGuid().ToString("N");
+        var configuration = WebhookDeliveryTests.Configuration("webhooks-giveback", outbox);
+        configuration["Webhooks:AllowedNetworks:0"] = "127.0.0.1/32";
+        configuration["Webhooks:ClaimAfter"] = "00:10:00";
+        configuration["Webhooks:AttemptTimeout"] = "00:05:00";
+        configuration["Webhooks:MaxAttempts"] = "1";
+        var path = $"/slow/{Guid.NewGuid():N}";
+        var first = await GatewayServer.StartAsync(configuration);
+        string jobId;
+        try
+        {
+            var (key, _) = await WebhookDeliveryTests.TenantAsync(first);
+            jobId = await WebhookDeliveryTests.SubmitAsync(first, key, new { url = receiver.Url(path), events = new[] { "queued" } });
+            await Eventually.HoldsAsync(() => receiver.At(path).Count >= 1, Timeout, "the first gateway's attempt reaches the receiver");
+        }
+        finally
+        {
+            await first.DisposeAsync();
+        }
+
+        await using var second = await GatewayServer.StartAsync(configuration);
+
+        await Eventually.HoldsAsync(() => receiver.At(path).Count >= 2, Timeout, "the second gateway takes the delivery over");
+        Assert.That(receiver.At(path).Select(r => r.Header("webhook-id")).Distinct(), Is.EqualTo(new[] { $"msg_{jobId}_1" }));
+        await TestStack.Multiplexer.GetDatabase().KeyDeleteAsync(outbox);
+    }
+
+    [Test]
     public async Task AReceiverThatNeverAnswers_IsRetriedAfterTheAttemptTimeout_ThenLoggedFailed()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
