@@ -364,7 +364,7 @@ public sealed class WebhookDispatcher(
                     }
                 }
 
-                await db.ScriptEvaluateAsync(AckAndDelete, [outbox], [Group, entry.Id]);
+                await WebhookRedisRetry.RunAsync(_ => db.ScriptEvaluateAsync(AckAndDelete, [outbox], [Group, entry.Id]), CancellationToken.None);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -410,14 +410,14 @@ public sealed class WebhookDispatcher(
 
     private async Task DeliverAsync(string jobId, long seq, string entryId, SemaphoreSlim slots, CancellationToken cancellationToken)
     {
-        var job = await store.GetAsync(jobId);
+        var job = await WebhookRedisRetry.RunAsync(_ => store.GetAsync(jobId), cancellationToken);
         if (job?.WebhookUrl is not { } url)
         {
             WebhookLog.Dropped(logger, entryId, $"job {jobId} has no webhook (or is past its retention)");
             return;
         }
 
-        var events = await store.ReadEventsAsync(jobId, seq - 1, 1);
+        var events = await WebhookRedisRetry.RunAsync(_ => store.ReadEventsAsync(jobId, seq - 1, 1), cancellationToken);
         if (events is not [{ } jobEvent] || jobEvent.Seq != seq)
         {
             WebhookLog.Dropped(logger, entryId, $"job {jobId} has no event {seq}");
@@ -446,7 +446,7 @@ public sealed class WebhookDispatcher(
             return;
         }
 
-        var delivery = await sender.DeliverAsync(message, () => secrets.SigningSecretsAsync(job.Tenant), slots, cancellationToken);
+        var delivery = await sender.DeliverAsync(message, () => WebhookRedisRetry.RunAsync(_ => secrets.SigningSecretsAsync(job.Tenant), cancellationToken).AsTask(), slots, cancellationToken);
         if (delivery.GaveUp)
         {
             lock (_lock)

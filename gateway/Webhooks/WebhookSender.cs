@@ -84,9 +84,8 @@ public sealed class WebhookSender(
                 gaveUp = final;
                 var recorded = outcome.Retry ? (final ? WebhookOutcomes.Failed : WebhookOutcomes.Retrying) : outcome.Outcome;
                 var error = final ? $"{outcome.Error}; gave up after {attempt} attempts" : outcome.Error;
-                await log.AppendAsync(
-                    message.JobId,
-                    new WebhookDelivery(message.WebhookId, message.Seq, message.EventType, attempt, outcome.At, outcome.StatusCode, outcome.DurationMs, recorded, error));
+                var entry = new WebhookDelivery(message.WebhookId, message.Seq, message.EventType, attempt, outcome.At, outcome.StatusCode, outcome.DurationMs, recorded, error);
+                await WebhookRedisRetry.RunAsync(_ => log.AppendAsync(message.JobId, entry), token);
                 metrics.Attempted(recorded);
                 WebhookLog.Attempted(logger, message.WebhookId, attempt, recorded, outcome.StatusCode, error);
                 return outcome with { Outcome = recorded };
@@ -98,9 +97,8 @@ public sealed class WebhookSender(
     /// <summary>Logs <paramref name="message"/> <c>failed</c> without sending it (attempt 0), for <paramref name="reason"/>.</summary>
     public async Task<WebhookDeliveryResult> FailUnsentAsync(WebhookMessage message, string reason)
     {
-        await log.AppendAsync(
-            message.JobId,
-            new WebhookDelivery(message.WebhookId, message.Seq, message.EventType, 0, time.GetUtcNow(), null, 0, WebhookOutcomes.Failed, reason));
+        var entry = new WebhookDelivery(message.WebhookId, message.Seq, message.EventType, 0, time.GetUtcNow(), null, 0, WebhookOutcomes.Failed, reason);
+        await WebhookRedisRetry.RunAsync(_ => log.AppendAsync(message.JobId, entry), CancellationToken.None);
         metrics.Attempted(WebhookOutcomes.Failed);
         WebhookLog.Attempted(logger, message.WebhookId, 0, WebhookOutcomes.Failed, null, reason);
         return new WebhookDeliveryResult(WebhookOutcomes.Failed, false);
