@@ -86,7 +86,7 @@ public sealed class WebhookDispatcher(
                     var deferred = await RescanAsync(db, outbox, slots, stoppingToken);
                     if (keepDue && deferred.Count > 0)
                     {
-                        await db.StreamClaimIdsOnlyAsync(outbox, Group, Consumer, (long)(settings.ClaimAfter / 2).TotalMilliseconds, [.. deferred]);
+                        await db.StreamClaimIdsOnlyAsync(outbox, Group, Consumer, (long)(settings.ClaimAfter / 8).TotalMilliseconds, [.. deferred]);
                     }
                 }
 
@@ -94,7 +94,7 @@ public sealed class WebhookDispatcher(
                 if (keepDue)
                 {
                     // Keep what this instance holds, then take over what a dead one left.
-                    await KeepAsync(db, outbox, settings.ClaimAfter / 2);
+                    await KeepAsync(db, outbox, settings.ClaimAfter / 8);
                     if (room > 0)
                     {
                         var claimed = await db.StreamAutoClaimAsync(outbox, Group, Consumer, (long)settings.ClaimAfter.TotalMilliseconds, claimCursor, room);
