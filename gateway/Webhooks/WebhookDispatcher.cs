@@ -15,15 +15,19 @@ namespace InferenceGateway.Gateway.Webhooks;
 /// (<see cref="Group"/>), delivers, and only then acknowledges and deletes the entry; an entry left
 /// unacknowledged by an instance that died is taken over (XAUTOCLAIM) after
 /// <see cref="WebhookOptions.ClaimAfter"/>. A live instance keeps the entries it holds (delivering,
-/// retrying or queued behind the same job's earlier events) from being taken over by re-claiming
-/// them for itself (XCLAIM, which resets their idle time) every quarter of that, so a long retry
-/// schedule is not mistaken for a dead instance. Delivery is therefore at least once, with the
-/// same <c>webhook-id</c> every time, for receivers to dedupe on.
+/// retrying, queued behind the same job's earlier events, or deferred) from being taken over by
+/// re-claiming them for itself (XCLAIM, which resets their idle time) every quarter of that, so a
+/// long retry schedule is not mistaken for a dead instance; on a graceful stop it gives them back
+/// (idle time set to ClaimAfter) for another instance to take at once. Delivery is therefore at
+/// least once, with the same <c>webhook-id</c> every time, for receivers to dedupe on.
 /// </summary>
 /// <remarks>
 /// Order: within one instance, one job's events are delivered one after another in the order they
 /// were appended (seq order), each after the previous one's last attempt; different jobs' events go
-/// out concurrently, up to <see cref="WebhookOptions.MaxConcurrency"/>. An entry taken over from a
+/// out concurrently, up to <see cref="WebhookOptions.MaxConcurrency"/> attempts at once (a slot is
+/// not held while waiting to retry). At most <see cref="MaxHeldPerJob"/> of a job's entries are held
+/// in memory, and a job whose receiver failed an earlier event's every attempt has its later events
+/// to that URL failed without sending, so one dead receiver does not hold up other jobs. An entry taken over from a
 /// dead instance, or read by another instance, may arrive out of that order; receivers order by
 /// <c>data.seq</c>.
 /// </remarks>
