@@ -15,15 +15,19 @@ namespace InferenceGateway.Gateway.Webhooks;
 /// (<see cref="Group"/>), delivers, and only then acknowledges and deletes the entry; an entry left
 /// unacknowledged by an instance that died is taken over (XAUTOCLAIM) after
 /// <see cref="WebhookOptions.ClaimAfter"/>. A live instance keeps the entries it holds (delivering,
-/// retrying or queued behind the same job's earlier events) from being taken over by re-claiming
-/// them for itself (XCLAIM, which resets their idle time) every quarter of that, so a long retry
-/// schedule is not mistaken for a dead instance. Delivery is therefore at least once, with the
-/// same <c>webhook-id</c> every time, for receivers to dedupe on.
+/// retrying, queued behind the same job's earlier events, or deferred) from being taken over by
+/// re-claiming them for itself (XCLAIM, which resets their idle time) every quarter of that, so a
+/// long retry schedule is not mistaken for a dead instance; on a graceful stop it gives them back
+/// (idle time set to ClaimAfter) for another instance to take at once. Delivery is therefore at
+/// least once, with the same <c>webhook-id</c> every time, for receivers to dedupe on.
 /// </summary>
 /// <remarks>
 /// Order: within one instance, one job's events are delivered one after another in the order they
 /// were appended (seq order), each after the previous one's last attempt; different jobs' events go
-/// out concurrently, up to <see cref="WebhookOptions.MaxConcurrency"/>. An entry taken over from a
+/// out concurrently, up to <see cref="WebhookOptions.MaxConcurrency"/> attempts at once (a slot is
+/// not held while waiting to retry). At most <see cref="MaxHeldPerJob"/> of a job's entries are held
+/// in memory, and a job whose receiver failed an earlier event's every attempt has its later events
+/// to that URL failed without sending, so one dead receiver does not hold up other jobs. An entry taken over from a
 /// dead instance, or read by another instance, may arrive out of that order; receivers order by
 /// <c>data.seq</c>.
 /// </remarks>
@@ -40,9 +44,20 @@ public sealed class WebhookDispatcher(
 
     private const string AckAndDelete = "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) return redis.call('XDEL', KEYS[1], ARGV[2])";
 
+    /// <summary>
+    /// The most entries of one job this instance holds in memory (delivering, or queued behind that
+    /// job's earlier one); its later entries stay pending in this consumer's list in Redis, deferred,
+    /// until the job has room again, so one job's backlog cannot fill the dispatcher.
+    /// </summary>
+    public const int MaxHeldPerJob = 2;
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Task> _tails = new(StringComparer.Ordinal);
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _heldByJob = new(StringComparer.Ordinal);
+    private HashSet<string> _deferredJobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Url, long Seq)> _gaveUp = new(StringComparer.Ordinal);
+    private bool _rescan;
 
     /// <summary>This instance's name in the consumer group.</summary>
     public string Consumer { get; } = ConsumerName();
@@ -68,11 +83,22 @@ public sealed class WebhookDispatcher(
                 }
 
                 var found = 0;
+                var keepDue = time.GetUtcNow() >= nextClaim;
+                if (TakeRescan() || (keepDue && HasDeferred()))
+                {
+                    // Deferred entries whose job has room again go out now, in order; the rest are kept.
+                    var deferred = await RescanAsync(db, outbox, slots, stoppingToken);
+                    if (keepDue && deferred.Count > 0)
+                    {
+                        await db.StreamClaimIdsOnlyAsync(outbox, Group, Consumer, (long)(settings.ClaimAfter / 8).TotalMilliseconds, [.. deferred]);
+                    }
+                }
+
                 var room = backlog - InFlightCount();
-                if (time.GetUtcNow() >= nextClaim)
+                if (keepDue)
                 {
                     // Keep what this instance holds, then take over what a dead one left.
-                    await KeepAsync(db, outbox, settings.ClaimAfter / 2);
+                    await KeepAsync(db, outbox, settings.ClaimAfter / 8);
                     if (room > 0)
                     {
                         var claimed = await db.StreamAutoClaimAsync(outbox, Group, Consumer, (long)settings.ClaimAfter.TotalMilliseconds, claimCursor, room);
@@ -83,7 +109,7 @@ public sealed class WebhookDispatcher(
                             WebhookLog.Claimed(logger, taken);
                         }
 
-                        found += taken;
+                        found += claimed.ClaimedEntries.Length;
                         room -= taken;
                     }
 
@@ -94,7 +120,12 @@ public sealed class WebhookDispatcher(
                 if (room > 0)
                 {
                     var entries = await db.StreamReadGroupAsync(outbox, Group, Consumer, StreamPosition.NewMessages, room);
-                    found += entries.Count(e => Schedule(db, outbox, e, slots, stoppingToken));
+                    // A deferred entry counts as found too: the outbox is read on at once.
+                    found += entries.Length;
+                    foreach (var entry in entries)
+                    {
+                        Schedule(db, outbox, entry, slots, stoppingToken);
+                    }
                 }
 
                 if (found == 0)
@@ -131,8 +162,112 @@ public sealed class WebhookDispatcher(
             running = [.. _tails.Values];
         }
 
-        // Deliveries in progress stop with the token; their entries stay pending for another instance.
+        // Deliveries in progress stop with the token; their entries stay pending, and are given back
+        // (made claimable at once) so another instance takes them over without waiting ClaimAfter.
         await Task.WhenAll(running);
+        await GiveBackAsync(outbox, settings.ClaimAfter);
+    }
+
+    /// <summary>Marks every entry this consumer still holds as idle for <paramref name="claimAfter"/>, so the next XAUTOCLAIM of any instance takes it.</summary>
+    private async Task GiveBackAsync(RedisKey outbox, TimeSpan claimAfter)
+    {
+        try
+        {
+            var db = redis.GetDatabase();
+            var pending = await db.StreamPendingMessagesAsync(outbox, Group, 1000, Consumer);
+            if (pending.Length == 0)
+            {
+                return;
+            }
+
+            var idle = (long)claimAfter.TotalMilliseconds + 1;
+            List<object> arguments = [(string)outbox!, Group, Consumer, 0L, .. pending.Select(p => (object)p.MessageId.ToString()), "IDLE", idle, "JUSTID"];
+            await db.ExecuteAsync("XCLAIM", arguments);
+            WebhookLog.GaveBack(logger, pending.Length);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            WebhookLog.GiveBackFailed(logger, ex);
+        }
+    }
+
+    private bool TakeRescan()
+    {
+        lock (_lock)
+        {
+            var rescan = _rescan;
+            _rescan = false;
+            return rescan;
+        }
+    }
+
+    private bool HasDeferred()
+    {
+        lock (_lock)
+        {
+            return _deferredJobs.Count > 0;
+        }
+    }
+
+    /// <summary>
+    /// Reads this consumer's pending entries (its history in the group) in order and schedules the
+    /// deferred ones whose job has room, keeping each job's order; returns the ids still deferred.
+    /// </summary>
+    private async Task<List<RedisValue>> RescanAsync(IDatabase db, RedisKey outbox, SemaphoreSlim slots, CancellationToken stoppingToken)
+    {
+        var stillDeferred = new List<RedisValue>();
+        var deferredJobs = new HashSet<string>(StringComparer.Ordinal);
+        RedisValue after = "0-0";
+        while (true)
+        {
+            var page = await db.StreamReadGroupAsync(outbox, Group, Consumer, after, 256);
+            if (page.Length == 0)
+            {
+                break;
+            }
+
+            foreach (var entry in page)
+            {
+                after = entry.Id;
+                if (entry.IsNull || entry.Values.Length == 0)
+                {
+                    continue;
+                }
+
+                var jobId = entry["job"].ToString();
+                if (deferredJobs.Contains(jobId) || !Schedule(db, outbox, entry, slots, stoppingToken, fromRescan: true))
+                {
+                    if (!IsInFlight(entry.Id.ToString()))
+                    {
+                        deferredJobs.Add(jobId);
+                        stillDeferred.Add(entry.Id);
+                    }
+                }
+            }
+        }
+
+        lock (_lock)
+        {
+            foreach (var job in _deferredJobs)
+            {
+                if (!deferredJobs.Contains(job) && !_heldByJob.ContainsKey(job))
+                {
+                    _gaveUp.Remove(job);
+                }
+            }
+
+            _deferredJobs = deferredJobs;
+        }
+
+        return stillDeferred;
+    }
+
+    private bool IsInFlight(string entryId)
+    {
+        lock (_lock)
+        {
+            return _inFlight.Contains(entryId);
+        }
     }
 
     private static async Task EnsureGroupAsync(IDatabase db, RedisKey outbox)
@@ -174,8 +309,13 @@ public sealed class WebhookDispatcher(
         }
     }
 
-    /// <summary>Starts delivering an entry after the same job's earlier ones; false when it is already in progress here.</summary>
-    private bool Schedule(IDatabase db, RedisKey outbox, StreamEntry entry, SemaphoreSlim slots, CancellationToken stoppingToken)
+    /// <summary>
+    /// Starts delivering an entry after the same job's earlier ones. False when it is already in
+    /// progress here, or when it is deferred: its job already has <see cref="MaxHeldPerJob"/> entries
+    /// held, or (read afresh, not from <see cref="RescanAsync"/>) earlier entries deferred; a deferred
+    /// entry stays pending for this consumer and a rescan schedules it once its job has room.
+    /// </summary>
+    private bool Schedule(IDatabase db, RedisKey outbox, StreamEntry entry, SemaphoreSlim slots, CancellationToken stoppingToken, bool fromRescan = false)
     {
         var entryId = entry.Id.ToString();
         var jobId = entry["job"].ToString();
@@ -184,11 +324,20 @@ public sealed class WebhookDispatcher(
         Task previous;
         lock (_lock)
         {
-            if (!_inFlight.Add(entryId))
+            if (_inFlight.Contains(entryId))
             {
                 return false;
             }
 
+            var held = _heldByJob.GetValueOrDefault(jobId);
+            if (held >= MaxHeldPerJob || (!fromRescan && _deferredJobs.Contains(jobId)))
+            {
+                _deferredJobs.Add(jobId);
+                return false;
+            }
+
+            _inFlight.Add(entryId);
+            _heldByJob[jobId] = held + 1;
             previous = _tails.GetValueOrDefault(jobId) ?? Task.CompletedTask;
             _tails[jobId] = done.Task;
         }
@@ -201,33 +350,25 @@ public sealed class WebhookDispatcher(
             try
             {
                 await previous;
-                await slots.WaitAsync(stoppingToken);
-                try
+                if (!long.TryParse(seqText, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || !JobIdLooksRight(jobId))
                 {
-                    if (!long.TryParse(seqText, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || !JobIdLooksRight(jobId))
+                    WebhookLog.Dropped(logger, entryId, "not a {job, seq} entry");
+                }
+                else
+                {
+                    try
                     {
-                        WebhookLog.Dropped(logger, entryId, "not a {job, seq} entry");
+                        await DeliverAsync(jobId, seq, entryId, slots, stoppingToken);
                     }
-                    else
+                    catch (Exception ex) when (ex is not (RedisException or TimeoutException or OperationCanceledException))
                     {
-                        try
-                        {
-                            await DeliverAsync(jobId, seq, entryId, stoppingToken);
-                        }
-                        catch (Exception ex) when (ex is not (RedisException or TimeoutException or OperationCanceledException))
-                        {
-                            // A record that cannot be delivered (bad URL or result on it) would fail the same way
-                            // on every takeover: drop it rather than retry it forever. Redis failures stay pending.
-                            WebhookLog.Dropped(logger, entryId, $"{ex.GetType().Name}: {ex.Message}");
-                        }
+                        // A record that cannot be delivered (bad URL or result on it) would fail the same way
+                        // on every takeover: drop it rather than retry it forever. Redis failures stay pending.
+                        WebhookLog.Dropped(logger, entryId, $"{ex.GetType().Name}: {ex.Message}");
                     }
+                }
 
-                    await db.ScriptEvaluateAsync(AckAndDelete, [outbox], [Group, entry.Id]);
-                }
-                finally
-                {
-                    slots.Release();
-                }
+                await WebhookRedisRetry.RunAsync(_ => db.ScriptEvaluateAsync(AckAndDelete, [outbox], [Group, entry.Id]), CancellationToken.None);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -246,6 +387,24 @@ public sealed class WebhookDispatcher(
                     {
                         _tails.Remove(jobId);
                     }
+
+                    if (_heldByJob.GetValueOrDefault(jobId) <= 1)
+                    {
+                        _heldByJob.Remove(jobId);
+                        if (!_deferredJobs.Contains(jobId))
+                        {
+                            _gaveUp.Remove(jobId);
+                        }
+                    }
+                    else
+                    {
+                        _heldByJob[jobId]--;
+                    }
+
+                    if (_deferredJobs.Contains(jobId))
+                    {
+                        _rescan = true;
+                    }
                 }
 
                 done.SetResult();
@@ -253,16 +412,16 @@ public sealed class WebhookDispatcher(
         }
     }
 
-    private async Task DeliverAsync(string jobId, long seq, string entryId, CancellationToken cancellationToken)
+    private async Task DeliverAsync(string jobId, long seq, string entryId, SemaphoreSlim slots, CancellationToken cancellationToken)
     {
-        var job = await store.GetAsync(jobId);
+        var job = await WebhookRedisRetry.RunAsync(_ => store.GetAsync(jobId), cancellationToken);
         if (job?.WebhookUrl is not { } url)
         {
             WebhookLog.Dropped(logger, entryId, $"job {jobId} has no webhook (or is past its retention)");
             return;
         }
 
-        var events = await store.ReadEventsAsync(jobId, seq - 1, 1);
+        var events = await WebhookRedisRetry.RunAsync(_ => store.ReadEventsAsync(jobId, seq - 1, 1), cancellationToken);
         if (events is not [{ } jobEvent] || jobEvent.Seq != seq)
         {
             WebhookLog.Dropped(logger, entryId, $"job {jobId} has no event {seq}");
@@ -277,7 +436,28 @@ public sealed class WebhookDispatcher(
             new WebhookEventData(jobId, seq, jobEvent.Type, jobEvent.At, jobEvent.Data, terminal ? job.Status : null, result, terminal ? job.Error : null));
         var body = JsonSerializer.SerializeToUtf8Bytes(payload, GatewayJsonContext.Default.WebhookPayload);
         var message = new WebhookMessage(jobId, seq, jobEvent.Type, new Uri(url), WebhookId(jobId, seq), body);
-        await sender.DeliverAsync(message, () => secrets.SigningSecretsAsync(job.Tenant), cancellationToken);
+        (string Url, long Seq) earlier;
+        lock (_lock)
+        {
+            earlier = _gaveUp.GetValueOrDefault(jobId);
+        }
+
+        if (earlier.Url == url)
+        {
+            // The receiver already failed every attempt at an earlier event of this job: do not spend
+            // another full retry schedule on each later one (nor hold up the job's chain that long).
+            await sender.FailUnsentAsync(message, string.Create(CultureInfo.InvariantCulture, $"not sent: the receiver failed an earlier delivery of this job (seq {earlier.Seq}) after every attempt"));
+            return;
+        }
+
+        var delivery = await sender.DeliverAsync(message, () => WebhookRedisRetry.RunAsync(_ => secrets.SigningSecretsAsync(job.Tenant), cancellationToken).AsTask(), slots, cancellationToken);
+        if (delivery.GaveUp)
+        {
+            lock (_lock)
+            {
+                _gaveUp[jobId] = (url, seq);
+            }
+        }
     }
 
     /// <summary>The <c>webhook-id</c> of a job's event: the same on every attempt and every redelivery.</summary>

@@ -16,4 +16,13 @@ internal static partial class WebhookLog
 
     [LoggerMessage(5, LogLevel.Information, "Took over {Count} webhook deliveries left pending by another instance")]
     public static partial void Claimed(ILogger logger, int count);
+
+    [LoggerMessage(6, LogLevel.Information, "Webhook target {Host} refused: {Reason}")]
+    public static partial void HostRefused(ILogger logger, string host, string reason);
+
+    [LoggerMessage(7, LogLevel.Information, "Gave back {Count} webhook deliveries on shutdown; another instance takes them over")]
+    public static partial void GaveBack(ILogger logger, int count);
+
+    [LoggerMessage(8, LogLevel.Warning, "Could not give back the webhook deliveries held on shutdown; they are taken over after Webhooks:ClaimAfter")]
+    public static partial void GiveBackFailed(ILogger logger, Exception exception);
 }

@@ -47,6 +47,10 @@ public sealed record WebhookRequest
         {
             errors["webhook.url"] = ["'webhook.url' must be an absolute http or https URL."];
         }
+        else if (target.AbsoluteUri.Length > WebhookOptions.MaxUrlLength)
+        {
+            errors["webhook.url"] = [$"'webhook.url' may be at most {WebhookOptions.MaxUrlLength} characters once normalised; got {target.AbsoluteUri.Length}."];
+        }
         else if (await policy.CheckAsync(target, cancellationToken) is { } refused)
         {
             errors["webhook.url"] = [$"'webhook.url' is not an allowed webhook target: {refused}"];
@@ -89,7 +93,13 @@ public sealed record WebhookRequest
             var type = item.ValueKind == JsonValueKind.String ? item.GetString()! : null;
             if (type == JobWebhook.All)
             {
-                return [JobWebhook.All];
+                if (events.GetArrayLength() == 1)
+                {
+                    return [JobWebhook.All];
+                }
+
+                errors["webhook.events"] = [$"\"all\" cannot be combined with other entries; {Expected} ({known})."];
+                return null;
             }
 
             if (type is null || !KnownEvents.Contains(type))

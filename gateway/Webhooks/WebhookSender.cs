@@ -12,15 +12,21 @@ namespace InferenceGateway.Gateway.Webhooks;
 /// <summary>One event to deliver: its stable <c>webhook-id</c> and the body, the same on every attempt.</summary>
 public sealed record WebhookMessage(string JobId, long Seq, string EventType, Uri Url, string WebhookId, byte[] Body);
 
+/// <summary>How a delivery ended: the last attempt's outcome, and whether it gave up after the last retryable failure.</summary>
+public readonly record struct WebhookDeliveryResult(string Outcome, bool GaveUp);
+
 /// <summary>
 /// Delivers one event: POSTs the body signed afresh on each attempt (new <c>webhook-timestamp</c>,
 /// the same <c>webhook-id</c>), retried through a Polly pipeline with exponential backoff and jitter
 /// on network errors, timeouts, 408, 429 and 5xx (honouring <c>Retry-After</c> up to a cap); a 3xx
 /// is not followed and, like any other 4xx, not retried; a target the policy refuses at connect
-/// time is not retried either. Every attempt is written to the job's delivery log.
+/// time (or, before each attempt, by the URL itself: a pooled connection skips the connect step)
+/// is not retried either. Every attempt is written to the job's delivery log. A concurrency slot is
+/// held only during an attempt, not while waiting for the next one.
 /// </summary>
 public sealed class WebhookSender(
     IHttpClientFactory clients,
+    WebhookTargetPolicy policy,
     WebhookDeliveryLog log,
     WebhookMetrics metrics,
     IOptionsMonitor<WebhookOptions> options,
@@ -31,12 +37,14 @@ public sealed class WebhookSender(
 
     /// <summary>Delivers <paramref name="message"/>; returns the last attempt's outcome. Throws only when <paramref name="cancellationToken"/> is cancelled or the log cannot be written.</summary>
     /// <param name="message">The event to deliver.</param>
-    /// <param name="cancellationToken">Stops the delivery (shutdown); nothing more is logged.</param>
     /// <param name="signingSecrets">The secrets to sign with, asked before each attempt (a rotation between attempts applies at once).</param>
-    public async Task<string> DeliverAsync(WebhookMessage message, Func<Task<IReadOnlyList<string>>> signingSecrets, CancellationToken cancellationToken)
+    /// <param name="slots">Taken for each attempt and given back before the wait for the next one; null: no limit.</param>
+    /// <param name="cancellationToken">Stops the delivery (shutdown); nothing more is logged.</param>
+    public async Task<WebhookDeliveryResult> DeliverAsync(WebhookMessage message, Func<Task<IReadOnlyList<string>>> signingSecrets, SemaphoreSlim? slots, CancellationToken cancellationToken)
     {
         var settings = options.CurrentValue;
         var attempt = 0;
+        var gaveUp = false;
         var builder = new ResiliencePipelineBuilder<AttemptResult> { TimeProvider = time };
         if (settings.MaxAttempts > 1)
         {
@@ -57,24 +65,54 @@ public sealed class WebhookSender(
             async token =>
             {
                 attempt++;
-                var outcome = await AttemptAsync(message, await signingSecrets(), settings, token);
+                AttemptResult outcome;
+                if (slots is not null)
+                {
+                    await slots.WaitAsync(token);
+                }
+
+                try
+                {
+                    outcome = await AttemptAsync(message, await signingSecrets(), settings, token);
+                }
+                finally
+                {
+                    slots?.Release();
+                }
+
                 var final = outcome.Retry && attempt >= settings.MaxAttempts;
+                gaveUp = final;
                 var recorded = outcome.Retry ? (final ? WebhookOutcomes.Failed : WebhookOutcomes.Retrying) : outcome.Outcome;
                 var error = final ? $"{outcome.Error}; gave up after {attempt} attempts" : outcome.Error;
-                await log.AppendAsync(
-                    message.JobId,
-                    new WebhookDelivery(message.WebhookId, message.Seq, message.EventType, attempt, outcome.At, outcome.StatusCode, outcome.DurationMs, recorded, error));
+                var entry = new WebhookDelivery(message.WebhookId, message.Seq, message.EventType, attempt, outcome.At, outcome.StatusCode, outcome.DurationMs, recorded, error);
+                await WebhookRedisRetry.RunAsync(_ => log.AppendAsync(message.JobId, entry), token);
                 metrics.Attempted(recorded);
                 WebhookLog.Attempted(logger, message.WebhookId, attempt, recorded, outcome.StatusCode, error);
                 return outcome with { Outcome = recorded };
             },
             cancellationToken);
-        return result.Outcome;
+        return new WebhookDeliveryResult(result.Outcome, gaveUp);
+    }
+
+    /// <summary>Logs <paramref name="message"/> <c>failed</c> without sending it (attempt 0), for <paramref name="reason"/>.</summary>
+    public async Task<WebhookDeliveryResult> FailUnsentAsync(WebhookMessage message, string reason)
+    {
+        var entry = new WebhookDelivery(message.WebhookId, message.Seq, message.EventType, 0, time.GetUtcNow(), null, 0, WebhookOutcomes.Failed, reason);
+        await WebhookRedisRetry.RunAsync(_ => log.AppendAsync(message.JobId, entry), CancellationToken.None);
+        metrics.Attempted(WebhookOutcomes.Failed);
+        WebhookLog.Attempted(logger, message.WebhookId, 0, WebhookOutcomes.Failed, null, reason);
+        return new WebhookDeliveryResult(WebhookOutcomes.Failed, false);
     }
 
     private async Task<AttemptResult> AttemptAsync(WebhookMessage message, IReadOnlyList<string> secrets, WebhookOptions settings, CancellationToken cancellationToken)
     {
         var at = time.GetUtcNow();
+        if (policy.CheckUrl(message.Url) is { } refusedUrl)
+        {
+            // A pooled connection does not pass the connect-time check again: the URL is checked here.
+            return new AttemptResult(WebhookOutcomes.Refused, false, null, at, null, 0, refusedUrl);
+        }
+
         var timestamp = at.ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, message.Url) { Content = new ByteArrayContent(message.Body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -166,18 +204,29 @@ public sealed class WebhookSender(
             throw new WebhookTargetRefusedException(hostRefused);
         }
 
-        var addresses = await WebhookTargetPolicy.ResolveAsync(host, cancellationToken);
+        if (!IPAddress.TryParse(host.Trim('[', ']'), out _) && WebhookTargetPolicy.CheckHostName(host) is { } badName)
+        {
+            throw new WebhookTargetRefusedException(badName);
+        }
+
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await WebhookTargetPolicy.ResolveAsync(host, cancellationToken);
+        }
+        catch (ArgumentException)
+        {
+            throw new WebhookTargetRefusedException($"The host '{host}' is not a name that can be resolved.");
+        }
+
         if (addresses.Length == 0)
         {
             throw new SocketException((int)SocketError.HostNotFound);
         }
 
-        foreach (var address in addresses)
+        if (!IPAddress.TryParse(host.Trim('[', ']'), out _) && policy.CheckResolved(host, addresses) is { } refused)
         {
-            if (policy.CheckAddress(address) is { } refused)
-            {
-                throw new WebhookTargetRefusedException($"'{host}' resolves to a refused address: {refused}");
-            }
+            throw new WebhookTargetRefusedException(refused);
         }
 
         Exception? last = null;

@@ -11,11 +11,12 @@ namespace InferenceGateway.Gateway.Webhooks;
 /// resolves elsewhere later (DNS rebinding) or a policy tightened since is still refused.
 /// </summary>
 /// <remarks>
-/// Never allowed: unspecified, broadcast, multicast and reserved addresses. Allowed only with
+/// Never allowed: unspecified, broadcast, multicast, reserved and discard-only addresses. Allowed only with
 /// <see cref="WebhookOptions.AllowPrivateNetworks"/> or when inside <see cref="WebhookOptions.AllowedNetworks"/>:
 /// loopback, RFC 1918, shared (CGNAT), link-local (cloud metadata), benchmarking and IETF
-/// protocol ranges, IPv6 unique-local and link-local. IPv4 addresses written as IPv6 (mapped,
-/// compatible, NAT64, 6to4) are judged as the IPv4 address they carry.
+/// protocol ranges, IPv6 unique-local, link-local, site-local and local-use NAT64. IPv4 addresses written as IPv6 (mapped,
+/// compatible, translated, NAT64, 6to4) are judged as the IPv4 address they carry; the never-allowed
+/// ranges are checked first, so <see cref="WebhookOptions.AllowedNetworks"/> cannot open them.
 /// </remarks>
 public sealed class WebhookTargetPolicy
 {
@@ -25,6 +26,7 @@ public sealed class WebhookTargetPolicy
         IPNetwork.Parse("224.0.0.0/4"),
         IPNetwork.Parse("240.0.0.0/4"),
         IPNetwork.Parse("::/128"),
+        IPNetwork.Parse("100::/64"), // discard-only
         IPNetwork.Parse("ff00::/8"),
     ];
 
@@ -41,17 +43,28 @@ public sealed class WebhookTargetPolicy
         IPNetwork.Parse("::1/128"),
         IPNetwork.Parse("fc00::/7"),
         IPNetwork.Parse("fe80::/10"),
+        IPNetwork.Parse("fec0::/10"), // deprecated site-local
+        IPNetwork.Parse("64:ff9b:1::/48"), // local-use NAT64: where the IPv4 address sits depends on the operator's prefix length
     ];
 
     private static readonly IPNetwork Nat64 = IPNetwork.Parse("64:ff9b::/96");
+    private static readonly IPNetwork Translated = IPNetwork.Parse("::ffff:0:0:0/96");
     private static readonly IPNetwork SixToFour = IPNetwork.Parse("2002::/16");
 
+    /// <summary>The longest DNS name (RFC 1035), without the trailing dot.</summary>
+    public const int MaxHostNameLength = 253;
+
+    /// <summary>The longest label of a DNS name (RFC 1035).</summary>
+    public const int MaxLabelLength = 63;
+
     private readonly IOptionsMonitor<WebhookOptions> _options;
+    private readonly ILogger<WebhookTargetPolicy> _logger;
     private readonly bool _privateByDefault;
 
-    public WebhookTargetPolicy(IOptionsMonitor<WebhookOptions> options, IHostEnvironment environment)
+    public WebhookTargetPolicy(IOptionsMonitor<WebhookOptions> options, IHostEnvironment environment, ILogger<WebhookTargetPolicy> logger)
     {
         _options = options;
+        _logger = logger;
         _privateByDefault = environment.IsDevelopment();
     }
 
@@ -86,11 +99,20 @@ public sealed class WebhookTargetPolicy
         return IPAddress.TryParse(host, out var address) ? CheckAddress(address) : null;
     }
 
-    /// <summary>Null when a webhook may connect to <paramref name="address"/>, else why not.</summary>
+    /// <summary>
+    /// Null when a webhook may connect to <paramref name="address"/>, else why not (naming the
+    /// address: for a literal in the URL, or for the server's log). The never-allowed ranges are
+    /// checked first, so no <see cref="WebhookOptions.AllowedNetworks"/> entry opens them.
+    /// </summary>
     public string? CheckAddress(IPAddress address)
     {
         var options = _options.CurrentValue;
         var judged = Embedded(address);
+        if (judged.Equals(IPAddress.Broadcast) || Never.Any(n => n.Contains(judged) || n.Contains(address)))
+        {
+            return $"The address {address} is not a unicast address a webhook may target.";
+        }
+
         foreach (var network in options.AllowedNetworks)
         {
             if (IPNetwork.TryParse(network, out var allowed) && (allowed.Contains(address) || allowed.Contains(judged)))
@@ -99,14 +121,48 @@ public sealed class WebhookTargetPolicy
             }
         }
 
-        if (judged.Equals(IPAddress.Broadcast) || Never.Any(n => n.Contains(judged)))
-        {
-            return $"The address {address} is not a unicast address a webhook may target.";
-        }
-
         if (!(options.AllowPrivateNetworks ?? _privateByDefault) && Private.Any(n => n.Contains(judged)))
         {
             return $"The address {address} is in a private, loopback or link-local range; webhooks may not target it.";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Checks the addresses <paramref name="host"/> resolved to; null when all are allowed. The
+    /// refusal does not name the address (that would show a caller the internal DNS); the detail
+    /// goes to the server's log.
+    /// </summary>
+    public string? CheckResolved(string host, IReadOnlyList<IPAddress> addresses)
+    {
+        foreach (var address in addresses)
+        {
+            if (CheckAddress(address) is { } refused)
+            {
+                WebhookLog.HostRefused(_logger, host, refused);
+                return $"The host '{host}' resolves to an address webhooks may not reach.";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Null when <paramref name="host"/> (IDN-encoded, not a literal) is a DNS name that may be resolved, else why not.</summary>
+    public static string? CheckHostName(string host)
+    {
+        var name = host.EndsWith('.') ? host[..^1] : host;
+        if (name.Length is 0 or > MaxHostNameLength)
+        {
+            return $"The host name is {name.Length} characters long; at most {MaxHostNameLength} are allowed.";
+        }
+
+        foreach (var label in name.Split('.'))
+        {
+            if (label.Length is 0 or > MaxLabelLength)
+            {
+                return $"The host name has a label of {label.Length} characters; each must have 1 to {MaxLabelLength}.";
+            }
         }
 
         return null;
@@ -128,16 +184,26 @@ public sealed class WebhookTargetPolicy
             return null;
         }
 
+        if (CheckHostName(url.IdnHost) is { } badName)
+        {
+            return badName;
+        }
+
         try
         {
             var addresses = await ResolveAsync(url.IdnHost, cancellationToken);
             return addresses.Length == 0
                 ? $"The host '{url.IdnHost}' has no addresses."
-                : addresses.Select(CheckAddress).FirstOrDefault(reason => reason is not null);
+                : CheckResolved(url.IdnHost, addresses);
         }
         catch (SocketException)
         {
             return $"The host '{url.IdnHost}' could not be resolved.";
+        }
+        catch (ArgumentException)
+        {
+            // Dns refuses some names outright (too long, bad characters) rather than looking them up.
+            return $"The host '{url.IdnHost}' is not a name that can be resolved.";
         }
     }
 
@@ -162,7 +228,7 @@ public sealed class WebhookTargetPolicy
         }
     }
 
-    /// <summary>The IPv4 address an IPv6 address carries (mapped, compatible, NAT64, 6to4), or the address itself.</summary>
+    /// <summary>The IPv4 address an IPv6 address carries (mapped, compatible, translated, NAT64, 6to4), or the address itself.</summary>
     public static IPAddress Embedded(IPAddress address)
     {
         if (address.AddressFamily != AddressFamily.InterNetworkV6)
@@ -176,7 +242,7 @@ public sealed class WebhookTargetPolicy
         }
 
         var bytes = address.GetAddressBytes();
-        if (Nat64.Contains(address) || (bytes.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0 && !address.Equals(IPAddress.IPv6Loopback) && !address.Equals(IPAddress.IPv6Any)))
+        if (Nat64.Contains(address) || Translated.Contains(address) || (bytes.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0 && !address.Equals(IPAddress.IPv6Loopback) && !address.Equals(IPAddress.IPv6Any)))
         {
             return new IPAddress(bytes.AsSpan(12, 4));
         }

@@ -350,6 +350,40 @@ public sealed class WebhookDeliveryTests
     }
 
     [Test]
+    public async Task AHostNameResolvingToAPrivateAddress_IsRefusedWithoutShowingTheAddress()
+    {
+        var (key, _) = await TenantAsync(_strict);
+        var (status, problem) = await TrySubmitAsync(_strict, key, new { url = "http://localhost/hook" });
+
+        var error = problem.GetProperty("errors").GetProperty("webhook.url")[0].GetString();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest), problem.ToString());
+        Assert.That(error, Does.Contain("'localhost' resolves to an address webhooks may not reach"));
+        Assert.That(error, Does.Not.Contain("127.0.0.1").And.Not.Contain("::1"));
+    }
+
+    [Test]
+    public async Task AHostNameLongerThan253Characters_Is400_NotA500()
+    {
+        var (key, _) = await TenantAsync(_gateway);
+        var label = new string('a', 63);
+        var (status, problem) = await TrySubmitAsync(_gateway, key, new { url = $"http://{label}.{label}.{label}.{label}.{label}/hook" });
+
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest), problem.ToString());
+        Assert.That(problem.GetProperty("errors").GetProperty("webhook.url")[0].GetString(), Does.Contain("253"));
+    }
+
+    [Test]
+    public async Task AUrlLongerThan2048OnceNormalised_Is400()
+    {
+        var (key, _) = await TenantAsync(_gateway);
+        var url = "http://127.0.0.1/" + new string('é', 400); // 417 characters as sent, each é escaped to six
+        var (status, problem) = await TrySubmitAsync(_gateway, key, new { url });
+
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest), problem.ToString());
+        Assert.That(problem.GetProperty("errors").GetProperty("webhook.url")[0].GetString(), Does.Contain("2048").And.Contain("normalised"));
+    }
+
+    [Test]
     public async Task TheConnectTimeCheck_RefusesAStoredTargetThePolicyNowDenies_AndNothingReachesTheReceiver()
     {
         // Stored as if accepted under a laxer policy; the strict gateway's dispatcher must still refuse it.
@@ -380,7 +414,8 @@ public sealed class WebhookDeliveryTests
         var deliveries = await log.ReadAsync(jobId);
 
         Assert.That(deliveries.Select(d => d.Outcome), Is.EqualTo(new[] { "refused" }));
-        Assert.That(deliveries[0].Error, Does.Contain("'localhost' resolves to a refused address"));
+        Assert.That(deliveries[0].Error, Does.Contain("'localhost' resolves to an address webhooks may not reach"));
+        Assert.That(deliveries[0].Error, Does.Not.Contain("127.0.0.1"), "the log is the tenant's to read: no internal addresses");
         Assert.That(_receiver.At(path), Is.Empty);
     }
 
@@ -396,6 +431,8 @@ public sealed class WebhookDeliveryTests
     [TestCase("""{"url":"http://127.0.0.1/hook","events":42}""", "webhook.events", TestName = "Hostile_EventsANumber")]
     [TestCase("""{"url":"http://127.0.0.1/hook","events":"some"}""", "webhook.events", TestName = "Hostile_EventsAnotherString")]
     [TestCase("""{"url":"http://127.0.0.1/hook","events":[null]}""", "webhook.events", TestName = "Hostile_EventsNull")]
+    [TestCase("""{"url":"http://127.0.0.1/hook","events":["all","bogus"]}""", "webhook.events", TestName = "Hostile_AllThenAnUnknownType")]
+    [TestCase("""{"url":"http://127.0.0.1/hook","events":["completed","all"]}""", "webhook.events", TestName = "Hostile_AllMixedWithATypes")]
     public async Task HostileWebhook_Is400ProblemJson_NamingTheField(string webhookJson, string field)
     {
         var (key, _) = await TenantAsync(_gateway);

@@ -13,7 +13,7 @@ namespace InferenceGateway.Tests.Webhooks;
 /// A webhook receiver on real Kestrel (127.0.0.1:0). It records every request (path, headers, body)
 /// and answers by path: <c>/fail-twice/…</c> 500 to the first two requests on that path, then 200;
 /// <c>/redirect/…</c> a 302 to <c>/redirect-target/…</c>; <c>/busy/…</c> always 503 with
-/// <c>Retry-After: 1</c>; <c>/gone/…</c> 410; <c>/slow/…</c> answers only when the request is
+/// <c>Retry-After: 1</c>; <c>/busy-long/…</c> always 503 with <c>Retry-After: 10</c>; <c>/gone/…</c> 410; <c>/slow/…</c> answers only when the request is
 /// abandoned; anything else 200.
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
@@ -74,6 +74,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
                 {
                     return;
                 }
+            }
+            else if (path.StartsWith("/busy-long/", StringComparison.Ordinal))
+            {
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = "10";
             }
             else if (path.StartsWith("/busy/", StringComparison.Ordinal))
             {

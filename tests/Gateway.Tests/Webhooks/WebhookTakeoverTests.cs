@@ -55,30 +55,63 @@ public sealed class WebhookTakeoverTests
     [Test]
     public async Task ADeliveryRetryingLongerThanClaimAfter_IsNotTakenOverByAnotherLiveInstance()
     {
-        // Two gateways share an outbox; ClaimAfter is 0.5 s, and the receiver answers 503 with
-        // Retry-After: 1, so one delivery's three attempts span about 2 s. The instance holding it
-        // keeps it, so the other never starts a second delivery of the same event.
+        // Two gateways share an outbox; ClaimAfter is 5 s, and the receiver answers 503 with
+        // Retry-After: 10, so one delivery's two attempts are about 10 s apart, twice ClaimAfter. The
+        // instance holding it re-claims it every 1.25 s (a stall of a few seconds is tolerated), so
+        // the other never starts a second delivery of the same event.
         await using var receiver = await WebhookReceiver.StartAsync();
         var outbox = "webhooks:outbox:" + Guid.NewGuid().ToString("N");
         var configuration = WebhookDeliveryTests.Configuration("webhooks-keep", outbox);
         configuration["Webhooks:AllowedNetworks:0"] = "127.0.0.1/32";
-        configuration["Webhooks:ClaimAfter"] = "00:00:00.500";
-        configuration["Webhooks:MaxAttempts"] = "3";
-        configuration["Webhooks:MaxRetryAfter"] = "00:00:05";
+        configuration["Webhooks:ClaimAfter"] = "00:00:05";
+        configuration["Webhooks:MaxAttempts"] = "2";
+        configuration["Webhooks:MaxRetryAfter"] = "00:00:15";
         await using var first = await GatewayServer.StartAsync(configuration);
         await using var second = await GatewayServer.StartAsync(configuration);
         var (key, _) = await WebhookDeliveryTests.TenantAsync(first);
-        var path = $"/busy/{Guid.NewGuid():N}";
+        var path = $"/busy-long/{Guid.NewGuid():N}";
         var jobId = await WebhookDeliveryTests.SubmitAsync(first, key, new { url = receiver.Url(path), events = new[] { "queued" } });
 
         var deliveries = await WebhookDeliveryTests.WaitForLogAsync(first, key, jobId, d => d.Any(e => e.Outcome == "failed"));
         var db = TestStack.Multiplexer.GetDatabase();
         await Eventually.HoldsAsync(async () => await db.StreamLengthAsync(outbox) == 0, Timeout, "the entry is acknowledged and deleted");
 
-        Assert.That(deliveries.Select(d => d.Attempt), Is.EqualTo(new[] { 1, 2, 3 }));
-        Assert.That(deliveries.Select(d => d.Outcome), Is.EqualTo(new[] { "retrying", "retrying", "failed" }));
-        Assert.That(receiver.At(path), Has.Count.EqualTo(3));
+        Assert.That(deliveries.Select(d => d.Attempt), Is.EqualTo(new[] { 1, 2 }));
+        Assert.That(deliveries.Select(d => d.Outcome), Is.EqualTo(new[] { "retrying", "failed" }));
+        Assert.That(receiver.At(path), Has.Count.EqualTo(2));
         await db.KeyDeleteAsync(outbox);
+    }
+
+    [Test]
+    public async Task AGatewayStoppedMidDelivery_GivesTheEntryBack_SoAnotherTakesItOverLongBeforeClaimAfter()
+    {
+        // ClaimAfter is 10 min: only the entry given back on shutdown lets the second gateway take it at once.
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var outbox = "webhooks:outbox:" + Guid.NewGuid().ToString("N");
+        var configuration = WebhookDeliveryTests.Configuration("webhooks-giveback", outbox);
+        configuration["Webhooks:AllowedNetworks:0"] = "127.0.0.1/32";
+        configuration["Webhooks:ClaimAfter"] = "00:10:00";
+        configuration["Webhooks:AttemptTimeout"] = "00:05:00";
+        configuration["Webhooks:MaxAttempts"] = "1";
+        var path = $"/slow/{Guid.NewGuid():N}";
+        var first = await GatewayServer.StartAsync(configuration);
+        string jobId;
+        try
+        {
+            var (key, _) = await WebhookDeliveryTests.TenantAsync(first);
+            jobId = await WebhookDeliveryTests.SubmitAsync(first, key, new { url = receiver.Url(path), events = new[] { "queued" } });
+            await Eventually.HoldsAsync(() => receiver.At(path).Count >= 1, Timeout, "the first gateway's attempt reaches the receiver");
+        }
+        finally
+        {
+            await first.DisposeAsync();
+        }
+
+        await using var second = await GatewayServer.StartAsync(configuration);
+
+        await Eventually.HoldsAsync(() => receiver.At(path).Count >= 2, Timeout, "the second gateway takes the delivery over");
+        Assert.That(receiver.At(path).Select(r => r.Header("webhook-id")).Distinct(), Is.EqualTo(new[] { $"msg_{jobId}_1" }));
+        await TestStack.Multiplexer.GetDatabase().KeyDeleteAsync(outbox);
     }
 
     [Test]

@@ -27,6 +27,9 @@ public sealed class WebhookTargetPolicyTests
     [TestCase("::127.0.0.1")]
     [TestCase("64:ff9b::a9fe:a9fe")]
     [TestCase("2002:7f00:1::")]
+    [TestCase("::ffff:0:7f00:1")]
+    [TestCase("fec0::1")]
+    [TestCase("64:ff9b:1::a00:1")]
     public void PrivateAddresses_AreRefusedByDefault_AndAllowedWithAllowPrivateNetworks(string address)
     {
         var strict = Policy([]);
@@ -42,6 +45,8 @@ public sealed class WebhookTargetPolicyTests
     [TestCase("255.255.255.255")]
     [TestCase("::")]
     [TestCase("ff02::1")]
+    [TestCase("100::1")]
+    [TestCase("::ffff:0:0:0")]
     public void NonUnicastAddresses_AreRefusedEvenWithAllowPrivateNetworks(string address)
     {
         var lax = Policy(new() { ["Webhooks:AllowPrivateNetworks"] = "true" });
@@ -63,6 +68,48 @@ public sealed class WebhookTargetPolicyTests
         Assert.That(policy.CheckAddress(IPAddress.Parse("10.1.2.3")), Is.Null);
         Assert.That(policy.CheckAddress(IPAddress.Parse("::ffff:10.1.2.3")), Is.Null);
         Assert.That(policy.CheckAddress(IPAddress.Parse("10.2.0.1")), Is.Not.Null);
+    }
+
+    [TestCase("0.0.0.0")]
+    [TestCase("224.0.0.1")]
+    [TestCase("255.255.255.255")]
+    [TestCase("::")]
+    [TestCase("ff02::1")]
+    [TestCase("::ffff:0.0.0.0")]
+    public void AllowedNetworks_CannotOpenTheNeverAllowedRanges(string address)
+    {
+        var policy = Policy(new() { ["Webhooks:AllowedNetworks:0"] = "0.0.0.0/0", ["Webhooks:AllowedNetworks:1"] = "::/0" });
+
+        Assert.That(policy.CheckAddress(IPAddress.Parse(address)), Does.Contain("not a unicast address"));
+        Assert.That(policy.CheckAddress(IPAddress.Parse("10.1.2.3")), Is.Null, "the private ranges are open");
+    }
+
+    [Test]
+    public void AHostNameResolvingToARefusedAddress_IsRefusedWithoutNamingTheAddress()
+    {
+        var policy = Policy([]);
+
+        var refused = policy.CheckResolved("internal.example", [IPAddress.Parse("93.184.215.14"), IPAddress.Parse("10.2.3.4")]);
+
+        Assert.That(refused, Does.Contain("'internal.example' resolves to an address webhooks may not reach"));
+        Assert.That(refused, Does.Not.Contain("10.2.3.4"));
+        Assert.That(policy.CheckResolved("public.example", [IPAddress.Parse("93.184.215.14")]), Is.Null);
+    }
+
+    [TestCase("a.example", true)]
+    [TestCase("a.example.", true)]
+    [TestCase("", false)]
+    [TestCase("a..example", false)]
+    public void CheckHostName_AcceptsDnsNamesOnly(string host, bool ok) =>
+        Assert.That(WebhookTargetPolicy.CheckHostName(host), ok ? Is.Null : Is.Not.Null);
+
+    [Test]
+    public void CheckHostName_RefusesNamesAndLabelsLongerThanDnsAllows()
+    {
+        var label = new string('a', 63);
+        Assert.That(WebhookTargetPolicy.CheckHostName(string.Join('.', label, label, label, "b")), Is.Null, "253 characters is the most");
+        Assert.That(WebhookTargetPolicy.CheckHostName(string.Join('.', label, label, label, label, label)), Does.Contain("253"));
+        Assert.That(WebhookTargetPolicy.CheckHostName(new string('a', 64) + ".example"), Does.Contain("63"));
     }
 
     [Test]
