@@ -78,7 +78,7 @@ internal static class PushLatency
         {
             sent[i] = Stopwatch.GetTimestamp();
             await subscriber.PublishAsync(channel, i);
-            await arrived.WaitAsync(TimeSpan.FromSeconds(10));
+            await ArrivedAsync(arrived);
         }
 
         await subscriber.UnsubscribeAllAsync();
@@ -125,8 +125,8 @@ internal static class PushLatency
         {
             var at = Stopwatch.GetTimestamp();
             sent[await AppendAsync(store, jobId, i, count)] = at;
-            await arrived.WaitAsync(TimeSpan.FromSeconds(10));
-            await arrived.WaitAsync(TimeSpan.FromSeconds(10));
+            await ArrivedAsync(arrived);
+            await ArrivedAsync(arrived);
         }
 
         await Task.WhenAll(hubTask, sseTask).WaitAsync(TimeSpan.FromSeconds(30));
@@ -146,7 +146,7 @@ internal static class PushLatency
             var hub = gateway.CreateHubConnection(key);
             await hub.StartAsync(cts.Token);
             hubs.Add(hub);
-            var stream = hub.StreamAsync<JobEvent>("StreamJob", jobId, 1L, cts.Token);
+            var stream = hub.StreamAsync<JobEvent>("StreamJob", jobId, 0L, cts.Token); // from queued: its arrival says the stream is live
             readers.Add(Task.Run(async () =>
             {
                 await foreach (var jobEvent in stream)
@@ -157,7 +157,11 @@ internal static class PushLatency
             }));
         }
 
-        await Task.Delay(500); // every stream subscribed
+        for (var s = 0; s < subscribers; s++)
+        {
+            await ArrivedAsync(arrived); // every stream has its queued event, so it is subscribed
+        }
+
         var sent = new Dictionary<long, long>();
         for (var i = 0; i < count; i++)
         {
@@ -165,7 +169,7 @@ internal static class PushLatency
             sent[await AppendAsync(store, jobId, i, count)] = at;
             for (var s = 0; s < subscribers; s++)
             {
-                await arrived.WaitAsync(TimeSpan.FromSeconds(10));
+                await ArrivedAsync(arrived);
             }
         }
 
@@ -175,7 +179,7 @@ internal static class PushLatency
             await hub.DisposeAsync();
         }
 
-        return Stats.Of(times.Select(t => t.At - sent[t.Seq]));
+        return Stats.Of(times.Where(t => sent.ContainsKey(t.Seq)).Select(t => t.At - sent[t.Seq]));
     }
 
     /// <summary>A progress event, or the completed one for the last of <paramref name="count"/>, as the worker appends them; returns its seq.</summary>
@@ -183,6 +187,14 @@ internal static class PushLatency
         (i == count - 1
             ? await store.AppendAsync(jobId, JobEventTypes.Completed, "{}", [new(JobFields.Status, JobStatuses.Completed)])
             : await store.AppendAsync(jobId, JobEventTypes.Progress, $"{{\"done\":{i},\"total\":{count}}}", [])).Seq;
+
+    private static async Task ArrivedAsync(SemaphoreSlim arrived)
+    {
+        if (!await arrived.WaitAsync(TimeSpan.FromSeconds(10)))
+        {
+            throw new TimeoutException("An event did not reach a subscriber within 10 s; the figures would be wrong.");
+        }
+    }
 
     private static int Arg(string[] args, string name, int fallback)
     {
