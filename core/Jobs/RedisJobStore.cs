@@ -252,11 +252,18 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     /// Calls <paramref name="onAppended"/> whenever an event is appended to the job's log (a hint to
     /// read the log again; delivery of the hint is best effort). Dispose to unsubscribe.
     /// </summary>
-    public async Task<IAsyncDisposable> SubscribeAsync(string jobId, Action onAppended)
+    public Task<IAsyncDisposable> SubscribeAsync(string jobId, Action onAppended) =>
+        SubscribeAsync(jobId, _ => onAppended());
+
+    /// <summary>
+    /// As <see cref="SubscribeAsync(string, Action)"/>, with the sequence number of the appended
+    /// event (<see cref="long.MaxValue"/> if the hint does not carry one).
+    /// </summary>
+    public async Task<IAsyncDisposable> SubscribeAsync(string jobId, Action<long> onAppended)
     {
         var subscriber = redis.GetSubscriber();
         var channel = RedisChannel.Literal(JobKeys.Notify(jobId));
-        Action<RedisChannel, RedisValue> handler = (_, _) => onAppended();
+        Action<RedisChannel, RedisValue> handler = (_, value) => onAppended(value.TryParse(out long seq) ? seq : long.MaxValue);
         try
         {
             await subscriber.SubscribeAsync(channel, handler);

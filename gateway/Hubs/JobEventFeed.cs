@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using InferenceGateway.Contracts;
@@ -33,6 +34,10 @@ public sealed class JobEventFeed
     private readonly TimeSpan _pollInterval;
     private readonly ResiliencePipeline _redis;
 
+    // Reads of a job's log in flight on this instance, by (job, after seq): subscribers of the same
+    // job woken by the same append share one read instead of each making its own.
+    private readonly ConcurrentDictionary<(string JobId, long After), Task<IReadOnlyList<JobEvent>>> _reads = new();
+
     public JobEventFeed(RedisJobStore store, TimeProvider time, IOptions<DeliveryOptions> options, DeliveryStats? stats = null)
     {
         _store = store;
@@ -56,6 +61,67 @@ public sealed class JobEventFeed
         }
 
         _redis = builder.Build();
+    }
+
+    /// <summary>
+    /// The page of the log after <paramref name="after"/>. Unless <paramref name="fresh"/>, it joins
+    /// a read of the same page already in flight on this instance; a joined page that stops short of
+    /// <paramref name="announced"/> (the read was sent before that append) is read again.
+    /// </summary>
+    private async Task<IReadOnlyList<JobEvent>> ReadPageAsync(string jobId, long after, bool fresh, long announced)
+    {
+        if (!fresh)
+        {
+            var page = await SharedReadAsync(jobId, after);
+            var reaches = page.Count > 0 ? page[^1].Seq : after;
+            if (page.Count == PageSize || reaches >= announced)
+            {
+                return page;
+            }
+        }
+
+        return await _store.ReadEventsAsync(jobId, after, PageSize);
+    }
+
+    private async Task<IReadOnlyList<JobEvent>> SharedReadAsync(string jobId, long after)
+    {
+        var key = (jobId, after);
+        var mine = new TaskCompletionSource<IReadOnlyList<JobEvent>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var read = _reads.GetOrAdd(key, mine.Task);
+        if (read != mine.Task)
+        {
+            return await read;
+        }
+
+        try
+        {
+            mine.SetResult(await _store.ReadEventsAsync(jobId, after, PageSize));
+        }
+        catch (Exception ex)
+        {
+            mine.SetException(ex);
+        }
+        finally
+        {
+            _reads.TryRemove(KeyValuePair.Create(key, mine.Task));
+        }
+
+        return await mine.Task;
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
     }
 
     /// <summary>True for a sequence number a subscriber may resume after.</summary>
@@ -82,18 +148,27 @@ public sealed class JobEventFeed
         try
         {
             var wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+            var announced = 0L; // the highest seq a wake-up said exists
             // Each Redis call is cut at the pipeline's token, so the outage tolerance holds even
             // while one call waits out the client's own timeout.
             await using var subscription = await _redis.ExecuteAsync(
-                async token => await _store.SubscribeAsync(jobId, () => wake.Writer.TryWrite(true)).WaitAsync(token),
+                async token => await _store.SubscribeAsync(
+                    jobId,
+                    seq =>
+                    {
+                        InterlockedMax(ref announced, seq);
+                        wake.Writer.TryWrite(true);
+                    }).WaitAsync(token),
                 cancellationToken);
             var last = afterSeq;
             var live = false; // the replay of what was there when the subscriber came is not push latency
             var missing = 0;
+            var fresh = true; // the first read is the subscriber's own: a shared one may predate its subscription
             while (true)
             {
                 var from = last;
-                var page = await _redis.ExecuteAsync(async token => await _store.ReadEventsAsync(jobId, from, PageSize).WaitAsync(token), cancellationToken);
+                var page = await _redis.ExecuteAsync(async token => await ReadPageAsync(jobId, from, fresh, Volatile.Read(ref announced)).WaitAsync(token), cancellationToken);
+                fresh = false;
                 foreach (var jobEvent in page)
                 {
                     if (live)
@@ -133,6 +208,7 @@ public sealed class JobEventFeed
                     // poll interval rather than spin, until the record expires.
                     if (missing++ == 0)
                     {
+                        fresh = true; // not a read that may have been sent before the append
                         continue;
                     }
                 }
