@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(6, LogLevel.Warning, "The event stream of job {JobId} ended after seq {LastSeq}: Redis stayed unreachable ({Error}); the client resumes with Last-Event-ID")]
     public static partial void SseStreamInterrupted(ILogger logger, string jobId, long lastSeq, string error);
+
+    [LoggerMessage(7, LogLevel.Information, "The SSE subscriber of job {JobId} took nothing for {Timeout} after seq {LastSeq}; disconnected (it resumes with Last-Event-ID)")]
+    public static partial void SseSubscriberTooSlow(ILogger logger, string jobId, long lastSeq, TimeSpan timeout);
 }

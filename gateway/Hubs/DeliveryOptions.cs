@@ -21,4 +21,11 @@ public sealed class DeliveryOptions
     /// <summary>An SSE comment is sent after this long without an event, so proxies keep the stream open and a gone client is noticed.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan SseKeepAlive { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// An SSE client that takes no bytes for this long while a write waits is disconnected; it
+    /// resumes with <c>Last-Event-ID</c>. Until then it holds only its own buffers and one page.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan SseWriteTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }

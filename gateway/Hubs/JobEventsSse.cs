@@ -18,7 +18,8 @@ namespace InferenceGateway.Gateway.Hubs;
 /// Backpressure: each frame is written and flushed before the next event is read, and Kestrel's
 /// flush waits while more than its <c>MaxResponseBufferSize</c> (64 KiB) is unsent, so a client
 /// that reads slowly holds back only its own feed; nothing queues up for it in the gateway beyond
-/// that buffer, the frame in hand and the page of the log the feed has read.
+/// that buffer, the frame in hand and the page of the log the feed has read; and only until a write
+/// has waited <see cref="DeliveryOptions.SseWriteTimeout"/>, when the client is disconnected.
 /// </remarks>
 public static class JobEventsSse
 {
@@ -74,6 +75,28 @@ public static class JobEventsSse
             // An EventSource that loses the stream reconnects after this long, sending Last-Event-ID.
             await body.WriteAsync("retry: 1000\n\n"u8.ToArray(), cancellationToken);
             await body.FlushAsync(cancellationToken);
+            // A write that waits longer than the timeout (the client takes nothing) ends the
+            // connection: a stalled client must not hold a stream open for ever.
+            using var writeLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var writeTimeout = options.Value.SseWriteTimeout;
+            async Task WriteAsync(byte[] bytes)
+            {
+                writeLimit.CancelAfter(writeTimeout);
+                try
+                {
+                    await body.WriteAsync(bytes, writeLimit.Token);
+                    await body.FlushAsync(writeLimit.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    Log.SseSubscriberTooSlow(loggers.CreateLogger(typeof(JobEventsSse)), id, last, writeTimeout);
+                    http.Abort();
+                    throw new SubscriberTooSlowException();
+                }
+
+                writeLimit.CancelAfter(Timeout.InfiniteTimeSpan);
+            }
+
             // The feed gets a token of its own: when this loop leaves (a write failed, the client
             // went away), the feed's pending read is cancelled and awaited before it is disposed.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -93,8 +116,7 @@ public static class JobEventsSse
                         while (await Task.WhenAny(next, tick ??= Task.Delay(keepAlive, time, stop.Token)) != next)
                         {
                             tick = null;
-                            await body.WriteAsync(KeepAlive, cancellationToken);
-                            await body.FlushAsync(cancellationToken);
+                            await WriteAsync(KeepAlive);
                         }
                     }
 
@@ -108,8 +130,7 @@ public static class JobEventsSse
                     var jobEvent = events.Current;
                     var json = JsonSerializer.Serialize(jobEvent, ContractsJsonContext.Default.JobEvent);
                     var frame = $"id: {jobEvent.Seq.ToString(CultureInfo.InvariantCulture)}\nevent: {jobEvent.Type}\ndata: {json}\n\n";
-                    await body.WriteAsync(Encoding.UTF8.GetBytes(frame), cancellationToken);
-                    await body.FlushAsync(cancellationToken);
+                    await WriteAsync(Encoding.UTF8.GetBytes(frame));
                     last = jobEvent.Seq;
                 }
             }
@@ -127,6 +148,10 @@ public static class JobEventsSse
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client went away.
+        }
+        catch (SubscriberTooSlowException)
+        {
+            // Disconnected for stalling (logged); it resumes with Last-Event-ID.
         }
         catch (Exception ex) when (ex is TimeoutRejectedException || ProblemsExtensions.IsDependencyFailure(ex))
         {
@@ -150,4 +175,6 @@ public static class JobEventsSse
 
         return TypedResults.Empty;
     }
+
+    private sealed class SubscriberTooSlowException : Exception;
 }
