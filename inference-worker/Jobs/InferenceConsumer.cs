@@ -73,15 +73,15 @@ public sealed class InferenceConsumer(
         using var run = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, cancellation.Token, lifetime.Aborted);
         // The timeout filter enforces the worker's limit; a job may ask for less.
         var limitMs = Math.Min(job.ExecutionTimeoutMs is > 0 and var asked ? asked : long.MaxValue, _options.InvocationTimeoutSeconds * 1000L);
-        if (job.ExecutionTimeoutMs is > 0)
-        {
-            run.CancelAfter(TimeSpan.FromMilliseconds(limitMs));
-        }
+        // The job's own limit counts its execution, from the moment the execution clock starts
+        // (model loading is init, billed but not held against it), so a run stopped at the limit
+        // is billed at least the limit.
+        Action armLimit = job.ExecutionTimeoutMs is > 0 ? () => run.CancelAfter(TimeSpan.FromMilliseconds(limitMs)) : () => { };
 
         // input.stream: chunks go to the log through the writer while the model runs; disposing
         // it without completing (the worker is stopping) drops what is pending.
         await using var stream = job.Input.Stream ? streams.Open(job.JobId, started.Seq) : null;
-        var outcome = await RunModelAsync(job, stream, run.Token);
+        var outcome = await RunModelAsync(job, stream, armLimit, run.Token);
         if (outcome.Stopped && lifetime.Aborted.IsCancellationRequested)
         {
             // Shutting down: not the job's fault. The event source releases the message.
@@ -106,7 +106,7 @@ public sealed class InferenceConsumer(
         Log.JobFinished(logger, job.JobId, type, outcome.ExecutionMs, queueMs, outcome.ColdStart);
     }
 
-    private async Task<ModelOutcome> RunModelAsync(JobMessage job, JobStreamWriter? stream, CancellationToken cancellationToken)
+    private async Task<ModelOutcome> RunModelAsync(JobMessage job, JobStreamWriter? stream, Action armLimit, CancellationToken cancellationToken)
     {
         var texts = job.Input.Texts ?? [];
         var outcome = new ModelOutcome();
@@ -131,6 +131,7 @@ public sealed class InferenceConsumer(
             outcome.InitMs = lease.InitMs;
             outcome.Dimensions = lease.Model.EmbeddingDimensions;
             clock = Stopwatch.GetTimestamp();
+            armLimit();
             var vectors = new float[texts.Count][];
             // A streaming job's chunks say how far it got, so it records no progress events.
             var slice = stream is null ? _options.ProgressEveryTexts : streams.Options.ChunkTexts;
