@@ -14,7 +14,7 @@ internal abstract class StreamItem(long position, int count)
     public long Position { get; } = position;
 
     /// <summary>Items merged into this event.</summary>
-    public int Count { get; protected set; } = count;
+    public int Count { get; private set; } = count;
 
     /// <summary>One of <see cref="JobEventTypes"/>.</summary>
     public abstract string Type { get; }
@@ -23,7 +23,17 @@ internal abstract class StreamItem(long position, int count)
     public abstract string PositionName { get; }
 
     /// <summary>Appends <paramref name="next"/> to this event when it is of the same type, starts where this one ends and the total stays within <paramref name="max"/>.</summary>
-    public abstract bool TryMerge(StreamItem next, int max);
+    public bool TryMerge(StreamItem next, int max)
+    {
+        if (next.GetType() != GetType() || next.Position != Position + Count || Count + next.Count > max)
+        {
+            return false;
+        }
+
+        Append(next);
+        Count += next.Count;
+        return true;
+    }
 
     /// <summary>The event's data as JSON.</summary>
     public string ToJson()
@@ -32,6 +42,8 @@ internal abstract class StreamItem(long position, int count)
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
+            json.WriteNumber(PositionName, Position);
+            json.WriteNumber("count", Count);
             WriteProperties(json);
             json.WriteEndObject();
         }
@@ -39,6 +51,10 @@ internal abstract class StreamItem(long position, int count)
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>Takes in the items of <paramref name="next"/>, an item of the same type that starts where this one ends.</summary>
+    protected abstract void Append(StreamItem next);
+
+    /// <summary>The data's properties after the position and the count.</summary>
     protected abstract void WriteProperties(Utf8JsonWriter json);
 }
 
@@ -51,22 +67,10 @@ internal sealed class ChunkItem(int offset, IReadOnlyList<float[]> vectors, int 
 
     public override string PositionName => "offset";
 
-    public override bool TryMerge(StreamItem next, int max)
-    {
-        if (next is not ChunkItem chunk || chunk.Position != Position + Count || Count + chunk.Count > max)
-        {
-            return false;
-        }
-
-        _vectors.AddRange(chunk._vectors);
-        Count += chunk.Count;
-        return true;
-    }
+    protected override void Append(StreamItem next) => _vectors.AddRange(((ChunkItem)next)._vectors);
 
     protected override void WriteProperties(Utf8JsonWriter json)
     {
-        json.WriteNumber("offset", Position);
-        json.WriteNumber("count", Count);
         json.WriteNumber("total", total);
         json.WriteStartArray("embeddings");
         foreach (var vector in _vectors)
@@ -94,22 +98,10 @@ internal sealed class TokenItem(long index, string text) : StreamItem(index, 1)
 
     public override string PositionName => "index";
 
-    public override bool TryMerge(StreamItem next, int max)
-    {
-        if (next is not TokenItem token || token.Position != Position + Count || Count + token.Count > max)
-        {
-            return false;
-        }
-
-        _text.Append(token._text);
-        Count += token.Count;
-        return true;
-    }
+    protected override void Append(StreamItem next) => _text.Append(((TokenItem)next)._text);
 
     protected override void WriteProperties(Utf8JsonWriter json)
     {
-        json.WriteNumber("index", Position);
-        json.WriteNumber("count", Count);
         json.WriteString("text", _text.ToString());
     }
 }
