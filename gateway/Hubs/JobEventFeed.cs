@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
-using InferenceGateway.Gateway.Problems;
+using InferenceGateway.Core.Redis;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
@@ -51,7 +51,7 @@ public sealed class JobEventFeed
                 .AddTimeout(new TimeoutStrategyOptions { Timeout = options.Value.RedisOutageTolerance })
                 .AddRetry(new RetryStrategyOptions
                 {
-                    ShouldHandle = new PredicateBuilder().Handle<Exception>(ProblemsExtensions.IsDependencyFailure),
+                    ShouldHandle = new PredicateBuilder().Handle<Exception>(RedisFailures.IsTransient),
                     BackoffType = DelayBackoffType.Exponential,
                     UseJitter = true,
                     Delay = TimeSpan.FromMilliseconds(100),

@@ -1,6 +1,6 @@
 using Polly;
 using Polly.Retry;
-using StackExchange.Redis;
+using InferenceGateway.Core.Redis;
 
 namespace InferenceGateway.Gateway.Webhooks;
 
@@ -17,7 +17,7 @@ public static class WebhookRedisRetry
     private static readonly ResiliencePipeline Pipeline = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
-            ShouldHandle = new PredicateBuilder().Handle<RedisConnectionException>().Handle<RedisTimeoutException>().Handle<TimeoutException>(),
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(RedisFailures.IsTransient),
             MaxRetryAttempts = MaxAttempts - 1,
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,

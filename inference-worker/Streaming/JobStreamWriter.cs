@@ -1,6 +1,7 @@
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using InferenceGateway.Core.Jobs;
+using InferenceGateway.Core.Redis;
 using StackExchange.Redis;
 
 namespace InferenceGateway.Worker.Streaming;
@@ -176,7 +177,7 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
         {
             // Disposed without completing: what was pending is dropped on purpose.
         }
-        catch (Exception ex) when (IsTransient(ex))
+        catch (Exception ex) when (RedisFailures.IsTransient(ex))
         {
             lock (_gate)
             {
@@ -238,7 +239,7 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
                 Log.StreamLogClosed(_logger, _jobId, result.Outcome.ToString());
                 return;
             }
-            catch (Exception ex) when (IsTransient(ex) && attempt < _options.AppendRetries)
+            catch (Exception ex) when (RedisFailures.IsTransient(ex) && attempt < _options.AppendRetries)
             {
                 var delay = RetryDelay(attempt);
                 Log.StreamAppendRetry(_logger, ex, _jobId, item.Type, item.Position, attempt + 1, delay.TotalMilliseconds);
@@ -276,7 +277,6 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
     }
 
     /// <summary>What the consumer's pipeline retries too: Redis unreachable, or a command that timed out (which may have run).</summary>
-    private static bool IsTransient(Exception ex) => ex is RedisConnectionException or RedisTimeoutException;
 
     private void Appended(long seq)
     {
