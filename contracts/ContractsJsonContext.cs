@@ -14,4 +14,6 @@ namespace InferenceGateway.Contracts;
 [JsonSerializable(typeof(JobMetrics))]
 [JsonSerializable(typeof(JobError))]
 [JsonSerializable(typeof(EmbeddingResult))]
+[JsonSerializable(typeof(GenerationResult))]
+[JsonSerializable(typeof(ChatMessage))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

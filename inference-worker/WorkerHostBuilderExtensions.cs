@@ -1,6 +1,6 @@
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Core.Queue;
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 using InferenceGateway.Worker.Jobs;
 using InferenceGateway.Worker.Queue;
 using InferenceGateway.Worker.Streaming;

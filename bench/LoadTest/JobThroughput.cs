@@ -5,7 +5,7 @@ using System.Text;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Tests.Infrastructure;
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace InferenceGateway.LoadTest;

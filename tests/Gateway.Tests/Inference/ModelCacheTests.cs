@@ -1,4 +1,4 @@
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 
 namespace InferenceGateway.Tests.Inference;
 

@@ -1,4 +1,4 @@
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 using Microsoft.Extensions.Time.Testing;
 
 namespace InferenceGateway.Tests.Inference;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using InferenceGateway.Worker.Inference;
+using InferenceGateway.Inference;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 /// <summary>
 /// The execution provider asked for in configuration and the one in use, decided once at start by

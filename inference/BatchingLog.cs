@@ -1,4 +1,4 @@
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 internal static partial class BatchingLog
 {

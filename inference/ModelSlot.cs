@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 /// <summary>One model's instance: load on demand, reference-counted leases, unload after the keep-warm window.</summary>
 internal sealed class ModelSlot : IDisposable

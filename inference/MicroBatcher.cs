@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 /// <summary>
 /// The batching core behind <see cref="EmbeddingBatcher"/>, generic over the model and given the

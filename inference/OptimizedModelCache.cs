@@ -2,7 +2,7 @@ using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
 
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 /// <summary>
 /// Graph-optimised models on disk, in ONNX Runtime's own (flatbuffer) format, so a later cold start (a new process) reads the optimised graph

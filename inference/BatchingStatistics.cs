@@ -1,4 +1,4 @@
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 /// <summary>What a batcher has run since it was built.</summary>
 /// <param name="Batches">Model calls made (a batch that every caller left before it started is not one).</param>

@@ -1,4 +1,4 @@
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 /// <summary>
 /// Runs before the poller (registered first): decides the execution provider, so a worker told to

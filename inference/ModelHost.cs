@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 /// <summary>
 /// Owns the loaded models the way a serverless platform owns its function instances: one per

@@ -1,4 +1,4 @@
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 /// <summary>
 /// A model held for one invocation, and whether this invocation paid to load it. Dispose it when

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 /// <summary>
 /// What a worker serves under one model name, as published for <c>GET /v1/models</c>: plain JSON

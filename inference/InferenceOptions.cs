@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 /// <summary>How the worker runs models. Section <c>Inference</c>.</summary>
 public sealed record InferenceOptions

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 /// <summary>
 /// Dynamic batching for embedding jobs: concurrent callers for the same model instance that arrive

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace InferenceGateway.Worker.Inference;
+namespace InferenceGateway.Inference;
 
 /// <summary>
 /// One model the worker serves, by name: section <c>Models:&lt;name&gt;</c>. Serving another BERT-family
