@@ -1,3 +1,4 @@
+using InferenceGateway.Gateway.Chat;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Admin;
@@ -44,6 +45,10 @@ public static class GatewayExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<JobPolicyOptions>, JobPolicyOptionsValidator>();
         builder.Services.AddSingleton<ModelCatalog>();
+        builder.Services.AddOptions<ChatOptions>()
+            .BindConfiguration(ChatOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         builder.Services.AddSingleton<JobSubmitter>();
         builder.Services.AddOptions<DeliveryOptions>()
             .BindConfiguration(DeliveryOptions.Section)
@@ -87,6 +92,7 @@ public static class GatewayExtensions
 
         app.MapHealthApi();
         app.MapJobsApi();
+        app.MapChatCompletionsApi();
         app.MapKeysAdminApi();
         app.MapUsageApi();
         app.MapDeliveryAdminApi();

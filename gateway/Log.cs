@@ -22,4 +22,10 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Information, "The SSE subscriber of job {JobId} took nothing for {Timeout} after seq {LastSeq}; disconnected (it resumes with Last-Event-ID)")]
     public static partial void SseSubscriberTooSlow(ILogger logger, string jobId, long lastSeq, TimeSpan timeout);
+
+    [LoggerMessage(8, LogLevel.Information, "The chat-completions client of job {JobId} went away before the end; the job was cancelled")]
+    public static partial void ChatStreamAbandoned(ILogger logger, string jobId);
+
+    [LoggerMessage(9, LogLevel.Warning, "The chat-completions client of job {JobId} went away; the job could not be cancelled ({Error})")]
+    public static partial void ChatStreamCancelFailed(ILogger logger, string jobId, string error);
 }

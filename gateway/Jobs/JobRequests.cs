@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Gateway.Chat;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -18,7 +19,7 @@ public static partial class JobRequests
     /// as the caller sent them: <paramref name="inputPath"/> is where the input sits in the body
     /// (<c>input</c> for <c>POST /v1/jobs</c>, empty when the body is the input itself).
     /// </summary>
-    public static Dictionary<string, string[]> Validate(string? model, JobInput? input, IReadOnlyDictionary<string, CatalogModel> served, string inputPath = "input")
+    public static Dictionary<string, string[]> Validate(string? model, JobInput? input, IReadOnlyDictionary<string, CatalogModel> served, string inputPath = "input", ChatOptions? chat = null)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         CatalogModel? limits = null;
@@ -29,6 +30,12 @@ public static partial class JobRequests
         else if (!served.TryGetValue(model, out limits))
         {
             errors["model"] = [$"Unknown model '{JobsApi.Truncate(model)}'. Served: {string.Join(", ", served.Keys)}."];
+        }
+
+        if (limits is { Kind: ModelKinds.TextGeneration })
+        {
+            ChatRequests.ValidateJobInput(input, limits, chat ?? new ChatOptions(), errors, inputPath);
+            return errors;
         }
 
         var textsKey = inputPath.Length == 0 ? "texts" : inputPath + ".texts";
@@ -85,13 +92,31 @@ public static partial class JobRequests
         JobWebhook? webhook,
         CancellationToken cancellationToken)
     {
+        var (accepted, problem) = await TrySubmitAsync(http, submitter, rateLimits, model, input, policy, webhook, cancellationToken);
+        return problem is not null ? problem : Accepted(accepted!.Job!, accepted.ExpiresAt!.Value);
+    }
+
+    /// <summary>
+    /// <see cref="SubmitAsync"/> for endpoints that answer in their own terms: the accepted outcome
+    /// (its job and expiry), or the problem to answer with (headers such as <c>Retry-After</c> set).
+    /// </summary>
+    public static async Task<(SubmitOutcome? Accepted, ProblemHttpResult? Problem)> TrySubmitAsync(
+        HttpContext http,
+        JobSubmitter submitter,
+        RateLimitOptions rateLimits,
+        string model,
+        JobInput input,
+        JobPolicy? policy,
+        JobWebhook? webhook,
+        CancellationToken cancellationToken)
+    {
         var idempotencyKey = http.Request.Headers["Idempotency-Key"].ToString();
         if (idempotencyKey.Length > 0 && !IdempotencyKeyPattern().IsMatch(idempotencyKey))
         {
-            return TypedResults.Problem(
+            return (null, TypedResults.Problem(
                 statusCode: StatusCodes.Status400BadRequest,
                 title: "Bad Request",
-                detail: "Idempotency-Key must be 1-255 visible ASCII characters.");
+                detail: "Idempotency-Key must be 1-255 visible ASCII characters."));
         }
 
         var limits = rateLimits.For(http.User.FindFirst(GatewayClaims.Plan)?.Value);
@@ -101,10 +126,10 @@ public static partial class JobRequests
         if (outcome.IsOverCap)
         {
             http.Response.Headers.RetryAfter = "1";
-            return TypedResults.Problem(
+            return (null, TypedResults.Problem(
                 statusCode: StatusCodes.Status429TooManyRequests,
                 title: "Too Many Requests",
-                detail: $"This tenant already has {limits.MaxActiveJobs} jobs queued or running, its plan's cap; retry when one ends.");
+                detail: $"This tenant already has {limits.MaxActiveJobs} jobs queued or running, its plan's cap; retry when one ends."));
         }
 
         if (outcome.Conflict is { } conflict)
@@ -112,10 +137,10 @@ public static partial class JobRequests
             if (outcome.ConflictIsTransient)
             {
                 http.Response.Headers.RetryAfter = "1";
-                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Idempotency-Key In Use", detail: conflict);
+                return (null, TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Idempotency-Key In Use", detail: conflict));
             }
 
-            return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key Conflict", detail: conflict);
+            return (null, TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key Conflict", detail: conflict));
         }
 
         if (outcome.Replayed)
@@ -123,7 +148,7 @@ public static partial class JobRequests
             http.Response.Headers["Idempotent-Replayed"] = "true";
         }
 
-        return Accepted(outcome.Job!, outcome.ExpiresAt!.Value);
+        return (outcome, null);
     }
 
     /// <summary>The 202 for an accepted job, with its links and <c>Location</c>.</summary>

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.RegularExpressions;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Gateway.Chat;
 using InferenceGateway.Gateway.Hubs;
 using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.RateLimiting;
@@ -43,6 +44,7 @@ public static partial class JobsApi
         IOptions<JobStoreOptions> storeOptions,
         WebhookTargetPolicy webhookPolicy,
         IOptionsMonitor<WebhookOptions> webhookOptions,
+        IOptions<ChatOptions> chatOptions,
         CancellationToken cancellationToken)
     {
         var body = await json.ReadAsync<SubmitJobRequest>(http.Request, cancellationToken);
@@ -60,7 +62,7 @@ public static partial class JobsApi
         }
         else
         {
-            errors = JobRequests.Validate(request.Model, request.Input, await catalog.GetAsync());
+            errors = JobRequests.Validate(request.Model, request.Input, await catalog.GetAsync(), chat: chatOptions.Value);
             foreach (var (field, problems) in request.Policy?.Validate(policyOptions.Value, storeOptions.Value.Retention) ?? [])
             {
                 errors[field] = problems;

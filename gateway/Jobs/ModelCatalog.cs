@@ -33,7 +33,10 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
         var models = new SortedDictionary<string, CatalogModel>(StringComparer.Ordinal);
         foreach (var (id, limits) in configured)
         {
-            models[id] = new CatalogModel(id, limits.Kind, null, limits.Dimensions, limits.MaxTexts, limits.MaxTextLength, null, 0, 0, null, [SourceConfig]);
+            models[id] = new CatalogModel(id, limits.Kind, null, limits.Dimensions, limits.MaxTexts, limits.MaxTextLength, null, 0, 0, null, [SourceConfig])
+            {
+                MaxNewTokens = limits.MaxNewTokens,
+            };
         }
 
         foreach (var model in registered)
@@ -98,7 +101,13 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
             model.Workers,
             model.WarmWorkers,
             String(spec, "executionProvider"),
-            configured is null ? [SourceRegistry] : [SourceConfig, SourceRegistry]);
+            configured is null ? [SourceRegistry] : [SourceConfig, SourceRegistry])
+        {
+            ContextLength = PositiveInt(spec, "contextLength", int.MaxValue),
+            MaxNewTokens = PositiveInt(spec, "maxNewTokens", int.MaxValue) is { } specNew
+                ? Math.Min(specNew, configured?.MaxNewTokens ?? int.MaxValue)
+                : configured?.MaxNewTokens,
+        };
     }
 
     private static string? String(JsonElement spec, string name) =>
@@ -130,4 +139,13 @@ public sealed record CatalogModel(
     int Workers,
     int WarmWorkers,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ExecutionProvider,
-    [property: JsonPropertyName("source")] IReadOnlyList<string> Sources);
+    [property: JsonPropertyName("source")] IReadOnlyList<string> Sources)
+{
+    /// <summary>Text generation: tokens of prompt and answer together the model takes (from a worker's spec).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? ContextLength { get; init; }
+
+    /// <summary>Text generation: the largest <c>max_tokens</c> a job may ask for.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MaxNewTokens { get; init; }
+}

@@ -32,4 +32,8 @@ public sealed record ModelLimits
 
     [Range(1, MaxTextLengthLimit)]
     public int MaxTextLength { get; init; } = 10_000;
+
+    /// <summary>Text generation: the largest <c>max_tokens</c> a job may ask for; null for <c>Chat:MaxTokensLimit</c>.</summary>
+    [Range(1, 1_000_000)]
+    public int? MaxNewTokens { get; init; }
 }
