@@ -61,6 +61,10 @@ public sealed class ModelHost : IDisposable
 
     public bool Serves(string model) => _slots.ContainsKey(model);
 
+    /// <summary>The <paramref name="model"/>'s configuration (its source resolved).</summary>
+    /// <exception cref="KeyNotFoundException">This worker does not serve <paramref name="model"/>.</exception>
+    public ModelOptions OptionsOf(string model) => Slot(model).Model;
+
     /// <summary>The <paramref name="model"/>'s kind (<see cref="Contracts.ModelKinds"/>), or null when this worker does not serve it.</summary>
     public string? KindOf(string model) => _slots.TryGetValue(model, out var slot) ? slot.Model.Kind : null;
 

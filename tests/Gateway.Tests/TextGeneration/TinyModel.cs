@@ -26,6 +26,14 @@ internal static class TinyModel
     public static TextGenerator Load(string? directory = null, int contextLength = 0) =>
         TextGenerator.Load(TinyModelWriter.ModelName, Options(directory, contextLength), new InferenceOptions { ModelCacheDirectory = string.Empty, IntraOpThreads = 1 }, ExecutionProviderSelection.Cpu);
 
+    public static void DeleteIfWritten()
+    {
+        if (Folder.IsValueCreated && System.IO.Directory.Exists(Folder.Value))
+        {
+            System.IO.Directory.Delete(Folder.Value, recursive: true);
+        }
+    }
+
     /// <summary>A copy of the model folder to change files in; delete it when done.</summary>
     public static string Copy()
     {
@@ -38,4 +46,12 @@ internal static class TinyModel
 
         return copy;
     }
+}
+
+/// <summary>Removes the tiny model's folder after the namespace's tests.</summary>
+[SetUpFixture]
+public sealed class TinyModelCleanup
+{
+    [OneTimeTearDown]
+    public void DeleteFolder() => TinyModel.DeleteIfWritten();
 }
