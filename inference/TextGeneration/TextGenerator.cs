@@ -203,7 +203,7 @@ public sealed class TextGenerator : ILoadedModel
 
         var sampler = new TokenSampler(settings.Temperature, settings.TopP, settings.TopK, settings.Seed);
         var text = new TextStream(settings.Stop);
-        var sequence = new List<long>(prompt.Count + settings.MaxNewTokens);
+        var sequence = new List<long>(Math.Min(prompt.Count + settings.MaxNewTokens, ContextLength));
         sequence.AddRange(prompt.Select(t => (long)t));
         var generated = new List<int>();
         string? finish = null;

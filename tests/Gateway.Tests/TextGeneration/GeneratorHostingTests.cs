@@ -2,6 +2,10 @@ using System.Text.Json;
 using InferenceGateway.Inference;
 using InferenceGateway.Inference.TextGeneration;
 using InferenceGateway.Tests.Inference;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace InferenceGateway.Tests.TextGeneration;
@@ -46,6 +50,31 @@ public sealed class GeneratorHostingTests
 
         Assert.That(host.GetState(TinyModelWriter.ModelName).Status, Is.EqualTo(ModelStatus.Cold));
         Assert.That(host.GetState(TinyModelWriter.ModelName).Unloads, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Configuration_OfAGenerationModel_IsCheckedAtStart()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"no-model-{Guid.NewGuid():N}");
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing", ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Models:good:Runtime"] = "text-generation",
+            ["Models:good:Source"] = TinyModel.Directory,
+            ["Models:gone:Runtime"] = "text-generation",
+            ["Models:gone:Source"] = missing,
+            ["Models:bad-template:Runtime"] = "text-generation",
+            ["Models:bad-template:Source"] = TinyModel.Directory,
+            ["Models:bad-template:ChatTemplate"] = "jinja-please",
+        });
+        builder.Services.AddInference();
+        using var host = builder.Build();
+
+        var ex = Assert.Throws<OptionsValidationException>(() => _ = host.Services.GetRequiredService<IOptions<ModelCatalogOptions>>().Value);
+
+        Assert.That(ex!.Failures, Has.Some.Contains($"Models:gone:Source '{missing}' does not exist"));
+        Assert.That(ex.Failures, Has.Some.Contains("Models:bad-template:ChatTemplate 'jinja-please'"));
+        Assert.That(ex.Failures, Has.None.Contains("Models:good"));
     }
 
     private static ModelHost Host(TimeProvider time)
