@@ -142,10 +142,24 @@ svc_env() {
 # Job records and event logs survive a Redis restart: append-only file in .local/redis, fsync every second.
 start_redis()   { mkdir -p "$LOCAL_DIR/redis"; start_proc redis "$1" -- redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$LOCAL_DIR/redis" --save "" --appendonly yes --appendfsync everysec --daemonize no; }
 start_sqs()     { start_proc sqs "$1" -- env FAUXQS_PORT="$SQS_PORT" FAUXQS_LOGGER=false "$NODE_BIN" --import "$LOOPBACK_SHIM" "$FAUXQS_CLI"; }
+# The gateway accepts tiny-llm jobs before a worker has registered it (workers scaled to zero).
 # shellcheck disable=SC2046 # svc_env is word-split on purpose (values contain no spaces)
-start_gateway() { start_proc gateway "$1" -- env $(svc_env) ASPNETCORE_ENVIRONMENT=Development dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$GATEWAY_PORT"; }
+start_gateway() { start_proc gateway "$1" -- env $(svc_env) ASPNETCORE_ENVIRONMENT=Development \
+  Models__Served__tiny-llm__Kind=text-generation Models__Served__tiny-llm__Dimensions=0 \
+  dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$GATEWAY_PORT"; }
 # shellcheck disable=SC2046
-start_worker()  { start_proc worker "$1" -- env $(svc_env) DOTNET_ENVIRONMENT=Development dotnet "$WORKER_DLL"; }
+start_worker()  { start_proc worker "$1" -- env $(svc_env) DOTNET_ENVIRONMENT=Development \
+  Models__tiny-llm__Runtime=text-generation "Models__tiny-llm__Source=$TINY_LLM_DIR" \
+  dotnet "$WORKER_DLL"; }
+
+# The tiny random text-generation model the local worker serves as tiny-llm: written by the worker
+# itself (`write-tiny-model`, no download) into .local/models/tiny-llm on first run.
+TINY_LLM_DIR="$LOCAL_DIR/models/tiny-llm"
+ensure_tiny_llm() {
+  [[ -f $TINY_LLM_DIR/model.onnx && -f $TINY_LLM_DIR/tokenizer.json ]] && return 0
+  log "writing the tiny-llm model to .local/models/tiny-llm"
+  dotnet "$WORKER_DLL" write-tiny-model "$TINY_LLM_DIR" >"$LOG_DIR/tiny-llm.log" 2>&1 || die "write-tiny-model failed (log: .local/logs/tiny-llm.log)"
+}
 
 # shellcheck disable=SC2046
 create_key() { # the CLI prints only the key; keep the last non-empty line to be safe
@@ -237,6 +251,7 @@ start_stack() {
 
   start_gateway new
   wait_for gateway 30 curl -sf --max-time 2 "http://127.0.0.1:$GATEWAY_PORT/readyz"
+  ensure_tiny_llm
   start_worker new
   sleep 1
   alive "${PIDS[worker]}" || { tail -n 30 "$LOG_DIR/worker.log" >&2; die "worker exited at start-up"; }

@@ -1,5 +1,14 @@
+using InferenceGateway.Inference.TextGeneration;
 using InferenceGateway.Worker;
 using Microsoft.Extensions.Options;
+
+// `write-tiny-model <dir>`: writes the tiny random text-generation model (tiny-llm) and exits.
+if (args is ["write-tiny-model", var directory])
+{
+    TinyModelWriter.Write(directory);
+    Console.WriteLine($"tiny-llm written to {Path.GetFullPath(directory)}");
+    return 0;
+}
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddInferenceWorker();

@@ -14,7 +14,7 @@ namespace InferenceGateway.Inference;
 /// and its <c>vocab.txt</c>, with input, output and hidden size read from the session's metadata.
 /// Thread-safe: ONNX Runtime sessions accept concurrent Run calls.
 /// </summary>
-public sealed partial class MiniLmEmbedder : IDisposable
+public sealed partial class MiniLmEmbedder : ILoadedModel
 {
     public const string ModelName = "all-minilm-l6-v2";
     public const int Dimensions = 384;
@@ -182,7 +182,8 @@ public sealed partial class MiniLmEmbedder : IDisposable
         });
     }
 
-    private static (InferenceSession Session, ModelLoadInfo Info, byte[]? Bytes) CreateSession(string name, ModelOptions model, InferenceOptions options, ExecutionProviderSelection provider, bool embedded)
+    /// <summary>The session for <paramref name="model"/>'s <c>Source</c> (a model.onnx unless <paramref name="embedded"/>), through the optimised-model cache; shared with the text generator.</summary>
+    internal static (InferenceSession Session, ModelLoadInfo Info, byte[]? Bytes) CreateSession(string name, ModelOptions model, InferenceOptions options, ExecutionProviderSelection provider, bool embedded)
     {
         var cache = string.IsNullOrWhiteSpace(options.ModelCacheDirectory) ? null : new OptimizedModelCache(Path.GetFullPath(options.ModelCacheDirectory));
         if (cache is null)

@@ -20,9 +20,20 @@ public sealed class ModelCatalogValidation(IHostEnvironment environment) : IVali
             var results = new List<ValidationResult>();
             Validator.TryValidateObject(spec, new ValidationContext(spec), results, validateAllProperties: true);
             failures.AddRange(results.Select(r => $"{prefix}: {r.ErrorMessage}"));
+            if (spec.Runtime == ModelRuntimes.TextGeneration)
+            {
+                ValidateGenerator(environment, prefix, spec, failures);
+                continue;
+            }
+
             if (spec.Runtime != ModelRuntimes.SentenceEmbedding)
             {
-                failures.Add($"{prefix}:Runtime is '{spec.Runtime}'; this worker runs '{ModelRuntimes.SentenceEmbedding}'.");
+                failures.Add($"{prefix}:Runtime is '{spec.Runtime}'; this worker runs '{ModelRuntimes.SentenceEmbedding}' or '{ModelRuntimes.TextGeneration}'.");
+            }
+
+            if (spec.Dimensions < 1)
+            {
+                failures.Add($"{prefix}:Dimensions is missing: the embedding length (1 or more).");
             }
 
             if (spec.Pooling is not (ModelPoolings.Mean or ModelPoolings.Cls))
@@ -55,6 +66,39 @@ public sealed class ModelCatalogValidation(IHostEnvironment environment) : IVali
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>A text-generation model: a folder with model.onnx and tokenizer.json (or the path of its model.onnx).</summary>
+    private static void ValidateGenerator(IHostEnvironment environment, string prefix, ModelOptions spec, List<string> failures)
+    {
+        if (string.IsNullOrWhiteSpace(spec.Source) || spec.Source == ModelOptions.EmbeddedMiniLm)
+        {
+            failures.Add($"{prefix}:Source is missing: the model folder (model.onnx, tokenizer.json).");
+            return;
+        }
+
+        var source = ModelFiles.Resolve(environment, spec.Source);
+        if (!Directory.Exists(source) && !File.Exists(source))
+        {
+            failures.Add($"{prefix}:Source '{spec.Source}' does not exist.");
+            return;
+        }
+
+        var (directory, model) = TextGeneration.TextGenerator.Files(source);
+        foreach (var file in new[] { model, Path.Combine(directory, TextGeneration.TextGenerator.TokenizerFile) })
+        {
+            if (!File.Exists(file))
+            {
+                failures.Add($"{prefix}:Source: {file} does not exist.");
+            }
+        }
+
+        if (spec.ChatTemplate is { Length: > 0 } template
+            && template.Trim().ToLowerInvariant() is not (TextGeneration.ChatTemplate.ChatMlPreset or TextGeneration.ChatTemplate.Llama3Preset)
+            && !File.Exists(Path.IsPathRooted(template) ? template : Path.Combine(directory, template)))
+        {
+            failures.Add($"{prefix}:ChatTemplate '{template}' is neither a preset ({TextGeneration.ChatTemplate.ChatMlPreset}, {TextGeneration.ChatTemplate.Llama3Preset}) nor a file.");
+        }
     }
 }
 

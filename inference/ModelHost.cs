@@ -33,7 +33,7 @@ public sealed class ModelHost : IDisposable
         };
         foreach (var (name, model) in catalog.Value.Enabled)
         {
-            var resolved = model.Source == ModelOptions.EmbeddedMiniLm
+            var resolved = model.Source == ModelOptions.EmbeddedMiniLm || string.IsNullOrEmpty(model.Source)
                 ? model
                 : model with
                 {
@@ -60,6 +60,13 @@ public sealed class ModelHost : IDisposable
     public IReadOnlyList<ModelHostState> States => [.. _slots.Values.Select(s => s.State)];
 
     public bool Serves(string model) => _slots.ContainsKey(model);
+
+    /// <summary>The <paramref name="model"/>'s configuration (its source resolved).</summary>
+    /// <exception cref="KeyNotFoundException">This worker does not serve <paramref name="model"/>.</exception>
+    public ModelOptions OptionsOf(string model) => Slot(model).Model;
+
+    /// <summary>The <paramref name="model"/>'s kind (<see cref="Contracts.ModelKinds"/>), or null when this worker does not serve it.</summary>
+    public string? KindOf(string model) => _slots.TryGetValue(model, out var slot) ? slot.Model.Kind : null;
 
     /// <summary>The <paramref name="model"/>'s lifecycle state.</summary>
     /// <exception cref="KeyNotFoundException">This worker does not serve <paramref name="model"/>.</exception>

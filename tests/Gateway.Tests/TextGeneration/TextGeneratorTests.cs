@@ -1,0 +1,164 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using InferenceGateway.Contracts;
+using InferenceGateway.Inference.TextGeneration;
+
+namespace InferenceGateway.Tests.TextGeneration;
+
+/// <summary>Decoding on the tiny generated model: greedy, seeded sampling, the KV cache, stop sequences, limits.</summary>
+[TestFixture]
+public sealed class TextGeneratorTests
+{
+    private TextGenerator _generator = null!;
+    private int[] _prompt = null!;
+
+    [OneTimeSetUp]
+    public void SetUp()
+    {
+        _generator = TinyModel.Load();
+        _prompt = _generator.Tokenizer.Encode("Once upon a time, the model said");
+    }
+
+    [OneTimeTearDown]
+    public void TearDown() => _generator.Dispose();
+
+    [Test]
+    public void Load_ReadsTheLayoutFromTheSessionMetadata()
+    {
+        Assert.That((_generator.Layers, _generator.KvHeads, _generator.HeadDim, _generator.VocabularySize), Is.EqualTo((1, TinyModelWriter.Heads, TinyModelWriter.HeadDim, TinyModelWriter.VocabularySize)));
+        Assert.That(_generator.ContextLength, Is.EqualTo(TinyModelWriter.ContextLength), "from config.json's max_position_embeddings");
+        Assert.That(_generator.EosTokenIds, Is.EquivalentTo(new[] { _generator.Tokenizer.TokenId(TinyModelWriter.EndOfText)!.Value, _generator.Tokenizer.TokenId(TinyModelWriter.ImEnd)!.Value }));
+    }
+
+    [Test]
+    public void Greedy_IsDeterministic_AndTheStreamedTextIsTheText()
+    {
+        var streamed = new StringBuilder();
+        var indexes = new List<int>();
+        var first = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 40 }, (i, text) => { indexes.Add(i); streamed.Append(text); });
+        var second = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 40 });
+
+        Assert.That(second.Tokens, Is.EqualTo(first.Tokens));
+        Assert.That(first.Text, Is.Not.Empty);
+        Assert.That(streamed.ToString(), Is.EqualTo(first.Text));
+        Assert.That(indexes, Is.EqualTo(Enumerable.Range(0, first.CompletionTokens)), "one callback per generated token, in order");
+        Assert.That(first.Text, Is.EqualTo(_generator.Tokenizer.Decode(first.Tokens)));
+    }
+
+    [Test]
+    public void SeededSampling_IsReproducible_AndDifferentSeedsDiffer()
+    {
+        GenerationSettings Sampling(long seed) => new() { MaxNewTokens = 32, Temperature = 1.0f, TopP = 0.95f, TopK = 50, Seed = seed };
+
+        var a = _generator.Generate(_prompt, Sampling(42));
+        var again = _generator.Generate(_prompt, Sampling(42));
+        var b = _generator.Generate(_prompt, Sampling(43));
+        var greedy = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 32 });
+
+        Assert.That(again.Tokens, Is.EqualTo(a.Tokens));
+        Assert.That(b.Tokens, Is.Not.EqualTo(a.Tokens));
+        Assert.That(a.Tokens, Is.Not.EqualTo(greedy.Tokens), "sampling at temperature 1 is not greedy");
+    }
+
+    [Test]
+    public void TopK1_IsGreedy()
+    {
+        var topK1 = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 24, Temperature = 1.5f, TopK = 1, Seed = 7 });
+        var greedy = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 24 });
+
+        Assert.That(topK1.Tokens, Is.EqualTo(greedy.Tokens));
+    }
+
+    [Test]
+    public void KvCache_GivesTheSameTokensAndLogits_AsRecomputingTheWholeSequence()
+    {
+        var cachedLogits = new List<float[]>();
+        var fullLogits = new List<float[]>();
+        var cached = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 48 }, onLogits: cachedLogits.Add);
+        var full = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 48, UseKvCache = false }, onLogits: fullLogits.Add);
+
+        Assert.That(cached.Tokens, Is.EqualTo(full.Tokens));
+        var worst = cachedLogits.Zip(fullLogits, (c, f) => c.Zip(f, (x, y) => Math.Abs(x - y)).Max()).Max();
+        Assert.That(worst, Is.LessThan(1e-3), "logits of every step agree");
+    }
+
+    [Test]
+    public void StopSequence_EndsWithStop_AndTheTextExcludesIt()
+    {
+        var reference = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 60 });
+        // A stop that first appears well into the text.
+        var stop = reference.Text.Substring(20, 3);
+        var expected = reference.Text[..reference.Text.IndexOf(stop, StringComparison.Ordinal)];
+        var streamed = new StringBuilder();
+
+        var output = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 60, Stop = ["\u0001never", stop] }, (_, text) => streamed.Append(text));
+
+        Assert.That(output.FinishReason, Is.EqualTo(FinishReasons.Stop));
+        Assert.That(output.Text, Is.EqualTo(expected));
+        Assert.That(streamed.ToString(), Is.EqualTo(expected), "no streamed text was part of the stop sequence");
+        Assert.That(output.CompletionTokens, Is.LessThan(reference.CompletionTokens));
+    }
+
+    [Test]
+    public void MaxTokens_EndsWithLength()
+    {
+        var output = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 7 });
+
+        Assert.That((output.FinishReason, output.CompletionTokens, output.PromptTokens), Is.EqualTo((FinishReasons.Length, 7, _prompt.Length)));
+    }
+
+    [Test]
+    public void EosToken_FromGenerationConfig_EndsWithStop()
+    {
+        var reference = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 20 });
+        var eos = reference.Tokens[5];
+        var firstAt = reference.Tokens.ToList().IndexOf(eos);
+        var copy = TinyModel.Copy();
+        try
+        {
+            File.WriteAllText(Path.Combine(copy, "generation_config.json"), new JsonObject { ["eos_token_id"] = eos }.ToJsonString());
+            using var generator = TinyModel.Load(copy);
+
+            var output = generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 20 });
+
+            Assert.That(generator.EosTokenIds, Is.EqualTo(new[] { eos }));
+            Assert.That(output.FinishReason, Is.EqualTo(FinishReasons.Stop));
+            Assert.That(output.Tokens, Is.EqualTo(reference.Tokens.Take(firstAt + 1)), "the eos token is generated, then generation ends");
+            Assert.That(output.Text, Is.EqualTo(_generator.Tokenizer.Decode(reference.Tokens.Take(firstAt))), "its text is not part of the result");
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    [Test]
+    public void ContextLimit_EndsWithLength_AndAPromptThatFillsItIsRefused()
+    {
+        using var generator = TinyModel.Load(contextLength: _prompt.Length + 5);
+
+        var output = generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 100 });
+        var ex = Assert.Throws<GenerationInputException>(() => generator.Generate([.. _prompt, .. _prompt], new GenerationSettings()));
+
+        Assert.That((output.FinishReason, output.CompletionTokens), Is.EqualTo((FinishReasons.Length, 5)));
+        Assert.That(ex!.Code, Is.EqualTo("context_length_exceeded"));
+    }
+
+    [Test]
+    public void Cancellation_StopsBetweenSteps()
+    {
+        using var cts = new CancellationTokenSource();
+        var seen = 0;
+
+        Assert.Catch<OperationCanceledException>(() => _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 1000 }, (i, _) =>
+        {
+            seen = i + 1;
+            if (i == 2)
+            {
+                cts.Cancel();
+            }
+        }, cancellationToken: cts.Token));
+
+        Assert.That(seen, Is.EqualTo(3));
+    }
+}

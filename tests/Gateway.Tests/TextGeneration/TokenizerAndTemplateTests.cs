@@ -1,0 +1,129 @@
+using System.Text;
+using InferenceGateway.Contracts;
+using InferenceGateway.Inference.TextGeneration;
+
+namespace InferenceGateway.Tests.TextGeneration;
+
+/// <summary>The byte-level BPE tokenizer, the streaming text decoder and chat templates.</summary>
+[TestFixture]
+public sealed class TokenizerAndTemplateTests
+{
+    [Test]
+    public void Tokenizer_RoundTripsMultibyteUtf8_AndMatchesSpecialTokensBeforeBpe()
+    {
+        var tokenizer = ByteLevelBpeTokenizer.Load(Path.Combine(TinyModel.Directory, "tokenizer.json"));
+        const string text = "Hello the world! héllo 日本語 🙂 tab\there<|im_end|>\nnext";
+
+        var ids = tokenizer.Encode(text);
+
+        Assert.That(tokenizer.Decode(ids, includeSpecial: true), Is.EqualTo(text));
+        Assert.That(tokenizer.Decode(ids), Is.EqualTo(text.Replace("<|im_end|>", string.Empty, StringComparison.Ordinal)), "special tokens are not text");
+        Assert.That(ids, Has.Member(tokenizer.TokenId("<|im_end|>")!.Value));
+        Assert.That(ids, Has.Member(tokenizer.TokenId("Ġthe")!.Value), "merges apply: ' the' is one token");
+        Assert.That(ids.Length, Is.LessThan(Encoding.UTF8.GetByteCount(text)));
+    }
+
+    [Test]
+    public void Tokenizer_ReadsArrayMerges_AndASplitPreTokenizer()
+    {
+        // Llama-3 / Qwen2 style: a Split with its own pattern, then ByteLevel without its regex; merges as pairs.
+        const string json = """
+            {"added_tokens":[{"id":9,"content":"<|eot|>","special":true}],
+             "pre_tokenizer":{"type":"Sequence","pretokenizers":[
+               {"type":"Split","pattern":{"Regex":" ?\\p{L}+|\\s+"},"behavior":"Isolated"},
+               {"type":"ByteLevel","add_prefix_space":false,"use_regex":false}]},
+             "decoder":{"type":"ByteLevel"},
+             "model":{"type":"BPE","vocab":{"a":0,"b":1,"Ġ":2,"ab":3,"Ġab":4},"merges":[["a","b"],["Ġ","ab"]]}}
+            """;
+        var tokenizer = ByteLevelBpeTokenizer.Load(new MemoryStream(Encoding.UTF8.GetBytes(json)));
+
+        Assert.That(tokenizer.Encode("ab ab<|eot|>b"), Is.EqualTo(new[] { 3, 4, 9, 1 }));
+        Assert.That(tokenizer.Decode([3, 4, 9, 1], includeSpecial: true), Is.EqualTo("ab ab<|eot|>b"));
+    }
+
+    [Test]
+    public void Tokenizer_RefusesASentencePieceModel()
+    {
+        const string json = """{"model":{"type":"BPE","byte_fallback":true,"vocab":{},"merges":[]}}""";
+
+        var ex = Assert.Throws<InvalidOperationException>(() => ByteLevelBpeTokenizer.Load(new MemoryStream(Encoding.UTF8.GetBytes(json))));
+
+        Assert.That(ex!.Message, Does.Contain("byte_fallback"));
+    }
+
+    [Test]
+    public void TextStream_HoldsAPartialUtf8Character_UntilItCompletes()
+    {
+        var stream = new TextStream([]);
+        var bytes = Encoding.UTF8.GetBytes("a€🙂");
+
+        var pieces = bytes.Select(b => stream.Push([b])).ToList();
+        pieces.Add(stream.Finish());
+
+        Assert.That(pieces, Is.EqualTo(new[] { "a", string.Empty, string.Empty, "€", string.Empty, string.Empty, string.Empty, "🙂", string.Empty }));
+        Assert.That(stream.Text, Is.EqualTo("a€🙂"));
+    }
+
+    [Test]
+    public void TextStream_HoldsBackAPossibleStop_AndReleasesItWhenItIsNotOne()
+    {
+        var stream = new TextStream(["END", "\n\n"]);
+
+        Assert.That(stream.Push("abE"u8), Is.EqualTo("ab"));
+        Assert.That(stream.Push("N"u8), Is.EqualTo(string.Empty));
+        Assert.That(stream.Push("x\n"u8), Is.EqualTo("ENx"));
+        Assert.That(stream.Push("y EN"u8), Is.EqualTo("\ny "));
+        Assert.That(stream.Push("Dtail"u8), Is.EqualTo(string.Empty));
+        Assert.That((stream.Stopped, stream.Text), Is.EqualTo((true, "abENx\ny ")));
+    }
+
+    [Test]
+    public void TextStream_AtTheEnd_ReleasesHeldTextAndAnUnfinishedCharacterAsReplacement()
+    {
+        var stream = new TextStream(["STOP"]);
+
+        var released = stream.Push("go ST"u8) + stream.Push([0xE2, 0x82]) + stream.Finish();
+
+        Assert.That(released, Is.EqualTo("go ST\uFFFD"));
+        Assert.That(stream.Text, Is.EqualTo(released));
+    }
+
+    [Test]
+    public void ChatMl_RendersMessages_WithTheGenerationPrompt()
+    {
+        var prompt = ChatTemplate.ChatMl.Render([new ChatMessage("system", "Be brief."), new ChatMessage("user", "Hi"), new ChatMessage("assistant", "Hello"), new ChatMessage("user", "Bye")]);
+
+        Assert.That(prompt, Is.EqualTo("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\n"));
+    }
+
+    [Test]
+    public void Template_WithADefaultSystem_AddsItOnlyWhenTheConversationHasNone()
+    {
+        var template = ChatTemplate.ChatMl with { DefaultSystem = "You are helpful." };
+
+        Assert.That(template.Render([new ChatMessage("user", "Hi")]), Does.StartWith("<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nHi"));
+        Assert.That(template.Render([new ChatMessage("system", "Mine"), new ChatMessage("user", "Hi")]), Does.Not.Contain("You are helpful."));
+    }
+
+    [Test]
+    public void Llama3Preset_AndATemplateFile_Resolve()
+    {
+        var directory = TinyModel.Copy();
+        try
+        {
+            File.WriteAllText(Path.Combine(directory, "mine.json"), """{"prefix":"<s>","system":"[S]{content}","user":"[U]{content}","assistant":"[A]{content}","generationPrompt":"[A]"}""");
+
+            var llama = ChatTemplate.Resolve("llama3", directory).Render([new ChatMessage("user", "Hi")]);
+            var file = ChatTemplate.Resolve("mine.json", directory).Render([new ChatMessage("user", "Hi")]);
+            var folder = ChatTemplate.Resolve(null, directory);
+
+            Assert.That(llama, Is.EqualTo("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"));
+            Assert.That(file, Is.EqualTo("<s>[U]Hi[A]"));
+            Assert.That(folder, Is.EqualTo(ChatTemplate.ChatMl), "the folder's chat_template.json (the tiny model writes ChatML)");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
