@@ -12,6 +12,7 @@ namespace InferenceGateway.Gateway;
 /// <summary>Source-generated JSON for the gateway's own request and response types.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(SubmitJobRequest))]
+[JsonSerializable(typeof(InferenceGateway.Gateway.Edge.EmbeddingsRequest))]
 [JsonSerializable(typeof(JobInput))]
 [JsonSerializable(typeof(JobAccepted))]
 [JsonSerializable(typeof(JobView))]
