@@ -10,8 +10,9 @@ namespace InferenceGateway.Gateway.Edge;
 /// <see cref="EdgeModelOptions"/>), ONNX Runtime settings under <c>Edge:Inference</c>
 /// (<see cref="InferenceOptions"/>; models are always provisioned: loaded at start, never unloaded)
 /// and micro-batching of concurrent requests under <c>Edge:Batching</c> (<see cref="BatchingOptions"/>).
-/// all-minilm-l6-v2 is served at the edge by default (about 90 MB of weights, plus ONNX Runtime's
-/// working memory); <c>Edge:Enabled=false</c> or <c>Edge:Models:all-minilm-l6-v2:Enabled=false</c> turns it off.
+/// all-minilm-l6-v2 is served at the edge by default (90 MB of weights; the gateway's resident memory
+/// measured 111 MB without it and 282 MB with it loaded); <c>Edge:Enabled=false</c> or
+/// <c>Edge:Models:all-minilm-l6-v2:Enabled=false</c> turns it off.
 /// </summary>
 public sealed class EdgeOptions
 {
