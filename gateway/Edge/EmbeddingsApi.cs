@@ -4,6 +4,7 @@ using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.RateLimiting;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Gateway.Edge;
@@ -109,8 +110,24 @@ public static class EmbeddingsApi
             }
 
             http.Response.Headers[PlacementHeader] = ModelCatalog.PlacementQueue;
-            var submitted = await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, model.Name, input, null, null, cancellationToken);
-            return submitted.Result;
+            IResult submitted;
+            try
+            {
+                submitted = (await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, model.Name, input, null, null, cancellationToken)).Result;
+            }
+            catch
+            {
+                await tokenLimiter.RefundAsync(tenant, plan, tokens);
+                throw;
+            }
+
+            if (submitted is not Accepted<JobAccepted>)
+            {
+                // Not queued (over the active-jobs cap, an Idempotency-Key conflict): nothing will run.
+                await tokenLimiter.RefundAsync(tenant, plan, tokens);
+            }
+
+            return submitted;
         }
 
         var vectors = await edge.EmbedAsync(lease.Model, texts, cancellationToken);

@@ -41,6 +41,21 @@ public sealed class TokenRateLimiter(
         return {1, math.floor((tolerance - (next_tat - now)) / interval), 0}
         """;
 
+    // ARGV: micro-seconds per token, tokens to give back. The bucket's timestamp moves back by their
+    // cost, never before now (a bucket cannot hold more than a minute's tokens).
+    private const string RefundScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+        local back = tat - math.ceil(tonumber(ARGV[1]) * tonumber(ARGV[2]))
+        if back <= now then
+          redis.call('DEL', KEYS[1])
+          return 0
+        end
+        redis.call('SET', KEYS[1], back, 'PX', math.ceil((back - now) / 1000) + 1)
+        return 1
+        """;
+
     private readonly ConcurrentDictionary<string, LocalBucket> _local = new(StringComparer.Ordinal);
     private long _lastFallbackLog;
 
@@ -89,6 +104,38 @@ public sealed class TokenRateLimiter(
             return policy == RedisDownPolicy.Allow
                 ? new TokenDecision(true, limit, limit, TimeSpan.Zero, Local: true)
                 : ConsumeLocally(tenant, tokens, limit, interval);
+        }
+    }
+
+    /// <summary>
+    /// Gives back <paramref name="tokens"/> charged by <see cref="TryConsumeAsync"/> that were not
+    /// used: the request was charged and then not run (its job was refused), or a charged estimate
+    /// was above the tokens actually used. Best effort: a Redis failure is logged, not thrown.
+    /// </summary>
+    public async Task RefundAsync(string tenant, string? plan, long tokens)
+    {
+        var limit = options.CurrentValue.For(plan).TokensPerMinute;
+        if (limit <= 0 || tokens <= 0)
+        {
+            return;
+        }
+
+        var interval = Window.TotalMicroseconds / limit;
+        if (_local.TryGetValue(tenant, out var local))
+        {
+            lock (local)
+            {
+                local.Tat = Math.Max(time.GetUtcNow().ToUnixTimeMilliseconds() * 1000.0, local.Tat - (interval * tokens));
+            }
+        }
+
+        try
+        {
+            await redis.GetDatabase().ScriptEvaluateAsync(RefundScript, [$"tpm:{{{tenant}}}"], [interval, tokens]);
+        }
+        catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
+        {
+            LogFallback(ex, options.CurrentValue.WhenRedisDown);
         }
     }
 

@@ -104,6 +104,23 @@ public sealed class TokenLimitTests
     }
 
     [Test]
+    public async Task Refund_GivesUnusedTokensBack_ButNeverMoreThanAFullBucket()
+    {
+        var limiter = Limiter(TestStack.Multiplexer, RedisDownPolicy.Deny, tokensPerMinute: 100);
+        var tenant = TestStack.UniqueName("t");
+
+        var charged = await limiter.TryConsumeAsync(tenant, "p", 80);
+        var refused = await limiter.TryConsumeAsync(tenant, "p", 80);
+        await limiter.RefundAsync(tenant, "p", 80);
+        var again = await limiter.TryConsumeAsync(tenant, "p", 80);
+        await limiter.RefundAsync(tenant, "p", 1000);
+        var full = await limiter.TryConsumeAsync(tenant, "p", 100);
+        var empty = await limiter.TryConsumeAsync(tenant, "p", 1);
+
+        Assert.That(new[] { charged.Allowed, refused.Allowed, again.Allowed, full.Allowed, empty.Allowed }, Is.EqualTo(new[] { true, false, true, true, false }));
+    }
+
+    [Test]
     public async Task TryConsume_WhenRedisIsDown_FollowsThePolicy_LocalAllowOrDeny()
     {
         await using var dead = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{ExternalProcess.FreePort()},abortConnect=false,connectTimeout=300,asyncTimeout=500,syncTimeout=500");
