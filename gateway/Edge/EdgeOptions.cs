@@ -28,8 +28,11 @@ public sealed class EdgeOptions
 
     public InferenceOptions Inference { get; set; } = new() { Provisioned = true, KeepWarmSeconds = 0 };
 
-    /// <summary>Edge requests are small and want their answer now: a short window.</summary>
-    public BatchingOptions Batching { get; set; } = new() { WindowMs = 2, MaxBatchTexts = 32 };
+    /// <summary>
+    /// Edge requests are small and want their answer now: no window. A request alone runs at once;
+    /// requests that arrive while a batch runs share the next one (batching only under load).
+    /// </summary>
+    public BatchingOptions Batching { get; set; } = new() { WindowMs = 0, MaxBatchTexts = 32 };
 
     /// <summary>The enabled models, in name order; none when <see cref="Enabled"/> is false.</summary>
     public IEnumerable<EdgeModel> Served =>

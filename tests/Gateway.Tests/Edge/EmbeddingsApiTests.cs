@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Edge;
@@ -241,5 +242,32 @@ public sealed class EmbeddingsApiTests
         Assert.That(model.GetProperty("edgeGateways").GetInt32(), Is.GreaterThanOrEqualTo(1));
         var ready = JsonDocument.Parse(await client.GetStringAsync("/readyz")).RootElement;
         Assert.That(ready.GetProperty("checks").GetProperty("edge").GetString(), Is.EqualTo("ok"));
+    }
+
+    [Test]
+    public async Task Models_ListAModelOnlyGatewaysServe_WithPlacementEdgeAlone_AndJobsForItAreRefused()
+    {
+        var name = TestStack.UniqueName("edge-only");
+        var registry = _gateway.Services.GetRequiredService<InferenceGateway.Core.Models.ModelRegistry>();
+        await registry.HeartbeatEdgeAsync("gw-elsewhere", name, JsonSerializer.Serialize(new { name, kind = "embedding", dimensions = 8, placement = "edge" }));
+        using var client = _gateway.CreateClient(_key);
+
+        JsonElement? listed = null;
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                var list = JsonDocument.Parse(await client.GetStringAsync("/v1/models")).RootElement;
+                listed = list.GetProperty("data").EnumerateArray().Where(m => m.GetProperty("id").GetString() == name).Select(m => (JsonElement?)m.Clone()).FirstOrDefault();
+                return listed is not null;
+            },
+            RequestTimeout,
+            "GET /v1/models lists the edge-only model");
+        using var job = await client.PostAsJsonAsync("/v1/jobs", new { model = name, input = new { texts = new[] { "x" } } }).WaitAsync(RequestTimeout);
+
+        Assert.That(listed!.Value.GetProperty("placement").EnumerateArray().Select(p => p.GetString()), Is.EqualTo(new[] { "edge" }));
+        Assert.That(listed.Value.GetProperty("workers").GetInt32(), Is.Zero);
+        var problem = await ProblemAssert.IsProblemAsync(job, HttpStatusCode.BadRequest);
+        Assert.That(problem.GetProperty("errors").TryGetProperty("model", out _), Is.True, problem.ToString());
+        await registry.LeaveEdgeAsync("gw-elsewhere", [name]);
     }
 }
