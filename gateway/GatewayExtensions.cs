@@ -2,6 +2,7 @@ using InferenceGateway.Gateway.Chat;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Admin;
+using InferenceGateway.Gateway.Edge;
 using InferenceGateway.Core.Queue;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Health;
@@ -71,6 +72,7 @@ public static class GatewayExtensions
         }
 
         builder.AddWebhooks();
+        builder.AddEdgeInference();
         builder.AddProxyRoutes();
         return builder;
     }
@@ -97,6 +99,7 @@ public static class GatewayExtensions
         app.MapUsageApi();
         app.MapDeliveryAdminApi();
         app.MapWebhooksApi();
+        app.MapEdgeInference();
         app.MapHub<JobsHub>(JobsHub.Path, JobsHub.ConfigureConnection).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
         app.MapProxyRoutes();
         return app;

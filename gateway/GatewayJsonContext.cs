@@ -13,6 +13,7 @@ namespace InferenceGateway.Gateway;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(SubmitJobRequest))]
 [JsonSerializable(typeof(InferenceGateway.Gateway.Chat.ChatCompletionRequest))]
+[JsonSerializable(typeof(InferenceGateway.Gateway.Edge.EmbeddingsRequest))]
 [JsonSerializable(typeof(JobInput))]
 [JsonSerializable(typeof(JobAccepted))]
 [JsonSerializable(typeof(JobView))]

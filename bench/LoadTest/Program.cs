@@ -4,6 +4,7 @@
 // server cannot hide its queueing). Ratios against the direct baseline measured in the same run.
 // `-- jobs`: job throughput through the whole stack against bare ONNX Runtime (JobThroughput.cs).
 // `-- push`: event recorded -> received by hub and SSE subscribers, against bare Redis pub/sub (PushLatency.cs).
+// `-- edge`: POST /v1/embeddings at the edge against the queued job path and bare ONNX Runtime, and the edge cost model's fit (EdgeLatency.cs).
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
@@ -15,6 +16,12 @@ using InferenceGateway.Tests.Infrastructure;
 if (args.Length > 0 && args[0] == "push")
 {
     await PushLatency.RunAsync(args);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "edge")
+{
+    await EdgeLatency.RunAsync(args);
     return;
 }
 

@@ -1,4 +1,5 @@
 using InferenceGateway.Core.Queue;
+using InferenceGateway.Gateway.Edge;
 using Microsoft.AspNetCore.Http.HttpResults;
 using StackExchange.Redis;
 
@@ -8,7 +9,7 @@ public static class HealthApi
 {
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(2);
 
-    /// <summary><c>/healthz</c>: the process answers. <c>/readyz</c>: Redis and SQS answer too.</summary>
+    /// <summary><c>/healthz</c>: the process answers. <c>/readyz</c>: Redis and SQS answer too, and the edge models are loaded.</summary>
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthReport("ok", null))).AllowAnonymous();
@@ -17,7 +18,7 @@ public static class HealthApi
     }
 
     private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> ReadyAsync(
-        IConnectionMultiplexer redis, JobQueue queue, CancellationToken cancellationToken)
+        IConnectionMultiplexer redis, JobQueue queue, EdgeModels edge, EdgeStartup edgeStartup, CancellationToken cancellationToken)
     {
         var checks = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -30,6 +31,12 @@ public static class HealthApi
                 },
                 cancellationToken),
         };
+        if (edge.Any)
+        {
+            // Edge models load in the background at start: not ready until they answer at once.
+            checks["edge"] = edgeStartup.LoadFailure is { } failure ? "failed: " + failure : edge.Ready ? "ok" : "loading";
+        }
+
         var ready = checks.Values.All(v => v == "ok");
         var report = new HealthReport(ready ? "ready" : "unavailable", checks);
         return ready ? TypedResults.Ok(report) : TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable);

@@ -138,7 +138,7 @@ public static partial class JobsApi
     }
 
     private static async Task<Ok<ModelList>> ListModelsAsync(ModelCatalog catalog) =>
-        TypedResults.Ok(new ModelList([.. (await catalog.GetAsync()).Values]));
+        TypedResults.Ok(new ModelList([.. (await catalog.GetAsync(includeEdgeOnly: true)).Values]));
 
     /// <summary>The one answer for a job that does not exist or belongs to another tenant.</summary>
     public static ProblemHttpResult NotFound(string id) =>

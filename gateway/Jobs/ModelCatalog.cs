@@ -25,15 +25,21 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
     private Task<IReadOnlyList<RegisteredModel>>? _registryRead;
     private DateTimeOffset _readAt;
 
-    /// <summary>Every model served now, by id, in id order.</summary>
-    public async Task<IReadOnlyDictionary<string, CatalogModel>> GetAsync()
+    public const string PlacementQueue = "queue";
+    public const string PlacementEdge = "edge";
+
+    /// <summary>
+    /// Every model jobs can be queued for now, by id, in id order; with <paramref name="includeEdgeOnly"/>
+    /// also the models only gateways serve in-process (<c>placement: ["edge"]</c>), as <c>GET /v1/models</c> lists them.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, CatalogModel>> GetAsync(bool includeEdgeOnly = false)
     {
         var registered = await ReadRegistryAsync();
         var configured = options.CurrentValue.Served;
         var models = new SortedDictionary<string, CatalogModel>(StringComparer.Ordinal);
         foreach (var (id, limits) in configured)
         {
-            models[id] = new CatalogModel(id, limits.Kind, null, limits.Dimensions, limits.MaxTexts, limits.MaxTextLength, null, 0, 0, null, [SourceConfig])
+            models[id] = new CatalogModel(id, limits.Kind, null, limits.Dimensions, limits.MaxTexts, limits.MaxTextLength, null, 0, 0, null, [SourceConfig], [PlacementQueue])
             {
                 MaxNewTokens = limits.MaxNewTokens,
             };
@@ -41,7 +47,25 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
 
         foreach (var model in registered)
         {
-            models[model.Name] = Merge(model, configured.GetValueOrDefault(model.Name));
+            var queued = model.QueueServed || configured.ContainsKey(model.Name);
+            if (!queued && !includeEdgeOnly)
+            {
+                continue;
+            }
+
+            var merged = Merge(model, configured.GetValueOrDefault(model.Name));
+            var placement = new List<string>(2);
+            if (model.EdgeInstances > 0)
+            {
+                placement.Add(PlacementEdge);
+            }
+
+            if (queued)
+            {
+                placement.Add(PlacementQueue);
+            }
+
+            models[model.Name] = merged with { Placement = placement, EdgeGateways = model.EdgeInstances };
         }
 
         return models;
@@ -101,7 +125,8 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
             model.Workers,
             model.WarmWorkers,
             String(spec, "executionProvider"),
-            configured is null ? [SourceRegistry] : [SourceConfig, SourceRegistry])
+            configured is null ? [SourceRegistry] : [SourceConfig, SourceRegistry],
+            [PlacementQueue])
         {
             ContextLength = PositiveInt(spec, "contextLength", int.MaxValue),
             MaxNewTokens = PositiveInt(spec, "maxNewTokens", int.MaxValue) is { } specNew
@@ -127,6 +152,8 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
 /// <c>registry</c>, or both). <c>Runtime</c>, <c>MaxSequenceLength</c> and <c>ExecutionProvider</c>
 /// come from a worker's spec (null when only configured); <c>Dimensions</c> is null when neither says;
 /// <c>Workers</c> counts those heard from within <see cref="ModelRegistry.LiveWindow"/>.
+/// <c>Placement</c> says where it runs: <c>edge</c> (in-process on gateways, <c>POST /v1/embeddings</c>;
+/// <c>EdgeGateways</c> counts them) and/or <c>queue</c> (jobs run by workers).
 /// </summary>
 public sealed record CatalogModel(
     string Id,
@@ -139,7 +166,9 @@ public sealed record CatalogModel(
     int Workers,
     int WarmWorkers,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ExecutionProvider,
-    [property: JsonPropertyName("source")] IReadOnlyList<string> Sources)
+    [property: JsonPropertyName("source")] IReadOnlyList<string> Sources,
+    IReadOnlyList<string> Placement,
+    int EdgeGateways = 0)
 {
     /// <summary>Text generation: tokens of prompt and answer together the model takes (from a worker's spec).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -14,7 +14,7 @@ public sealed record RateLimitOptions
     public Dictionary<string, PlanLimits> Plans { get; init; } = new(StringComparer.Ordinal)
     {
         ["free"] = new PlanLimits(),
-        ["pro"] = new PlanLimits { RequestsPerSecond = 200, Burst = 400, MaxActiveJobs = 512, HubConnectsPerSecond = 20, HubConnectBurst = 50 },
+        ["pro"] = new PlanLimits { RequestsPerSecond = 200, Burst = 400, MaxActiveJobs = 512, HubConnectsPerSecond = 20, HubConnectBurst = 50, TokensPerMinute = 5_000_000 },
     };
 
     /// <summary>What to do when Redis cannot be asked: <c>Local</c> (per-instance limits, logged), <c>Allow</c> or <c>Deny</c> (503).</summary>
@@ -45,6 +45,13 @@ public sealed record PlanLimits
 
     [Range(1, 1_000_000)]
     public int HubConnectBurst { get; init; } = 10;
+
+    /// <summary>
+    /// Model tokens per minute (embeddings' prompt tokens; chat completions' estimate), a bucket of
+    /// one minute's tokens that refills continuously; 0 for no limit. See <see cref="TokenRateLimiter"/>.
+    /// </summary>
+    [Range(0, 1_000_000_000_000)]
+    public long TokensPerMinute { get; init; } = 150_000;
 }
 
 /// <summary>The Redis-down policy of the limiter.</summary>

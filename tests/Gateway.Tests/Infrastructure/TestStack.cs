@@ -98,6 +98,9 @@ public static class TestStack
         ["RateLimits:Plans:free:Burst"] = "10000",
         ["RateLimits:Plans:free:HubConnectsPerSecond"] = "10000",
         ["RateLimits:Plans:free:HubConnectBurst"] = "10000",
+
+        // The edge model (90 MB, loaded at start) only where a test is about it: tests under Edge/ turn it on.
+        ["Edge:Enabled"] = "false",
     };
 
     public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 80)];

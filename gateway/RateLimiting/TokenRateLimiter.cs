@@ -1,0 +1,223 @@
+using System.Collections.Concurrent;
+using InferenceGateway.Gateway.Problems;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace InferenceGateway.Gateway.RateLimiting;
+
+/// <summary>
+/// Tokens per minute per tenant (<see cref="PlanLimits.TokensPerMinute"/>): a token bucket of one
+/// minute's tokens that refills continuously, kept as GCRA (one timestamp) in one atomic Lua script
+/// on Redis' own clock, shared by every gateway instance. A request is charged its tokens at once,
+/// all or nothing; one larger than the whole bucket can never be allowed and says so
+/// (<see cref="TokenDecision.NeverFits"/>) instead of asking the caller to wait. When Redis cannot be
+/// asked, <see cref="RateLimitOptions.WhenRedisDown"/> applies as it does to request limits.
+/// Endpoints that charge tokens (<c>POST /v1/embeddings</c>, chat completions) call <see cref="TryConsumeAsync"/>.
+/// </summary>
+public sealed class TokenRateLimiter(
+    IConnectionMultiplexer redis,
+    IOptionsMonitor<RateLimitOptions> options,
+    TimeProvider time,
+    ILogger<TokenRateLimiter> logger)
+{
+    /// <summary>The window a plan's tokens are counted over.</summary>
+    public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+
+    // ARGV: micro-seconds per token (may be fractional), tokens asked, bucket size in tokens.
+    private const string Script = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local interval = tonumber(ARGV[1])
+        local cost = math.ceil(interval * tonumber(ARGV[2]))
+        local tolerance = math.ceil(interval * tonumber(ARGV[3]))
+        local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+        if tat < now then tat = now end
+        local next_tat = tat + cost
+        local allow_at = next_tat - tolerance
+        if allow_at > now then
+          return {0, math.floor((tolerance - (tat - now)) / interval), allow_at - now}
+        end
+        redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil((next_tat - now) / 1000) + 1)
+        return {1, math.floor((tolerance - (next_tat - now)) / interval), 0}
+        """;
+
+    // ARGV: micro-seconds per token, tokens to give back. The bucket's timestamp moves back by their
+    // cost, never before now (a bucket cannot hold more than a minute's tokens).
+    private const string RefundScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+        local back = tat - math.ceil(tonumber(ARGV[1]) * tonumber(ARGV[2]))
+        if back <= now then
+          redis.call('DEL', KEYS[1])
+          return 0
+        end
+        redis.call('SET', KEYS[1], back, 'PX', math.ceil((back - now) / 1000) + 1)
+        return 1
+        """;
+
+    private readonly ConcurrentDictionary<string, LocalBucket> _local = new(StringComparer.Ordinal);
+    private long _lastFallbackLog;
+
+    /// <summary>
+    /// Charges <paramref name="tokens"/> to <paramref name="tenant"/>'s per-minute bucket of its
+    /// <paramref name="plan"/> (null: the default plan). Unlimited plans (0) and, with the <c>Allow</c>
+    /// Redis-down policy, an unreachable Redis, allow everything.
+    /// </summary>
+    /// <exception cref="RedisException">Redis is unreachable and the policy is <c>Deny</c> (the exception handler answers 503).</exception>
+    public async Task<TokenDecision> TryConsumeAsync(string tenant, string? plan, long tokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(tokens);
+        var limit = options.CurrentValue.For(plan).TokensPerMinute;
+        if (limit <= 0)
+        {
+            return TokenDecision.Unlimited;
+        }
+
+        if (tokens > limit)
+        {
+            return new TokenDecision(false, limit, 0, TimeSpan.Zero, NeverFits: true);
+        }
+
+        var interval = Window.TotalMicroseconds / limit;
+        try
+        {
+            var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
+                Script,
+                [$"tpm:{{{tenant}}}"],
+                [interval, tokens, limit]))!;
+            return new TokenDecision(
+                Allowed: (long)result[0] == 1,
+                Limit: limit,
+                Remaining: Math.Clamp((long)result[1], 0, limit),
+                RetryAfter: TimeSpan.FromMicroseconds((long)result[2]));
+        }
+        catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
+        {
+            var policy = options.CurrentValue.WhenRedisDown;
+            LogFallback(ex, policy);
+            if (policy == RedisDownPolicy.Deny)
+            {
+                throw; // a 503 with Retry-After, from the exception handler
+            }
+
+            return policy == RedisDownPolicy.Allow
+                ? new TokenDecision(true, limit, limit, TimeSpan.Zero, Local: true)
+                : ConsumeLocally(tenant, tokens, limit, interval);
+        }
+    }
+
+    /// <summary>
+    /// Gives back <paramref name="tokens"/> charged by <see cref="TryConsumeAsync"/> that were not
+    /// used: the request was charged and then not run (its job was refused), or a charged estimate
+    /// was above the tokens actually used. Best effort: a Redis failure is logged, not thrown.
+    /// </summary>
+    public async Task RefundAsync(string tenant, string? plan, long tokens)
+    {
+        var limit = options.CurrentValue.For(plan).TokensPerMinute;
+        if (limit <= 0 || tokens <= 0)
+        {
+            return;
+        }
+
+        var interval = Window.TotalMicroseconds / limit;
+        if (_local.TryGetValue(tenant, out var local))
+        {
+            lock (local)
+            {
+                local.Tat = Math.Max(time.GetUtcNow().ToUnixTimeMilliseconds() * 1000.0, local.Tat - (interval * tokens));
+            }
+        }
+
+        try
+        {
+            await redis.GetDatabase().ScriptEvaluateAsync(RefundScript, [$"tpm:{{{tenant}}}"], [interval, tokens]);
+        }
+        catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
+        {
+            LogFallback(ex, options.CurrentValue.WhenRedisDown);
+        }
+    }
+
+    /// <summary>The same GCRA in this instance alone (each gateway then enforces the whole plan by itself).</summary>
+    private TokenDecision ConsumeLocally(string tenant, long tokens, long limit, double interval)
+    {
+        var bucket = _local.GetOrAdd(tenant, _ => new LocalBucket());
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds() * 1000.0;
+        var tolerance = interval * limit;
+        lock (bucket)
+        {
+            var tat = Math.Max(bucket.Tat, now);
+            var next = tat + (interval * tokens);
+            var allowAt = next - tolerance;
+            if (allowAt > now)
+            {
+                return new TokenDecision(false, limit, (long)Math.Max(0, (tolerance - (tat - now)) / interval), TimeSpan.FromMicroseconds(allowAt - now), Local: true);
+            }
+
+            bucket.Tat = next;
+            return new TokenDecision(true, limit, (long)Math.Max(0, (tolerance - (next - now)) / interval), TimeSpan.Zero, Local: true);
+        }
+    }
+
+    private void LogFallback(Exception exception, RedisDownPolicy policy)
+    {
+        var now = time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastFallbackLog);
+        if (last == 0 || time.GetElapsedTime(last, now) > TimeSpan.FromSeconds(10))
+        {
+            Interlocked.Exchange(ref _lastFallbackLog, now);
+            Log.RateLimitFallback(logger, exception, policy.ToString());
+        }
+    }
+
+    private sealed class LocalBucket
+    {
+        public double Tat { get; set; }
+    }
+}
+
+/// <summary>A token limiter's answer.</summary>
+/// <param name="Allowed">Whether the tokens were charged and the request may proceed.</param>
+/// <param name="Limit">The plan's tokens per minute (0: unlimited).</param>
+/// <param name="Remaining">Tokens left in the bucket (after this charge when allowed).</param>
+/// <param name="RetryAfter">When refused, how long until the bucket holds enough.</param>
+/// <param name="NeverFits">Refused because the request alone exceeds the whole per-minute budget: retrying cannot help.</param>
+/// <param name="Local">Decided without Redis (unreachable).</param>
+public sealed record TokenDecision(bool Allowed, long Limit, long Remaining, TimeSpan RetryAfter, bool NeverFits = false, bool Local = false)
+{
+    public static readonly TokenDecision Unlimited = new(true, 0, 0, TimeSpan.Zero);
+
+    /// <summary>
+    /// Writes <c>x-ratelimit-limit-tokens</c> and <c>x-ratelimit-remaining-tokens</c> (as OpenAI
+    /// names them) and, when refused and a retry can help, <c>Retry-After</c> in whole seconds.
+    /// Nothing for an unlimited plan.
+    /// </summary>
+    public void WriteHeaders(HttpResponse response)
+    {
+        if (Limit <= 0)
+        {
+            return;
+        }
+
+        response.Headers["x-ratelimit-limit-tokens"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        response.Headers["x-ratelimit-remaining-tokens"] = Remaining.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (!Allowed && !NeverFits)
+        {
+            response.Headers.RetryAfter = TenantRateLimitMiddleware.Seconds(RetryAfter);
+        }
+    }
+
+    /// <summary>The 429 for a refused charge of <paramref name="tokens"/>, as problem+json (headers via <see cref="WriteHeaders"/>).</summary>
+    public Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult ToProblem(long tokens) => NeverFits
+        ? TypedResults.Problem(
+            statusCode: StatusCodes.Status429TooManyRequests,
+            title: "Request Exceeds The Token Limit",
+            detail: $"This request needs {tokens} tokens; this tenant's plan allows {Limit} tokens per minute in all, so it can never fit. Send fewer or shorter inputs.",
+            extensions: new Dictionary<string, object?> { ["tokens"] = tokens, ["tokensPerMinute"] = Limit, ["neverFits"] = true })
+        : TypedResults.Problem(
+            statusCode: StatusCodes.Status429TooManyRequests,
+            title: "Too Many Tokens",
+            detail: $"This request needs {tokens} tokens and this tenant has {Remaining} of its {Limit} tokens per minute left; retry after {TenantRateLimitMiddleware.Seconds(RetryAfter)} s.",
+            extensions: new Dictionary<string, object?> { ["tokens"] = tokens, ["tokensPerMinute"] = Limit, ["remainingTokens"] = Remaining });
+}
