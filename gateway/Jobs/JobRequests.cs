@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Gateway.Latency;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -95,6 +96,9 @@ public static partial class JobRequests
         }
 
         var limits = rateLimits.For(http.User.FindFirst(GatewayClaims.Plan)?.Value);
+        // Read alongside the submission, so the queue's depth costs the caller nothing when cached and little when not.
+        var estimator = http.RequestServices.GetRequiredService<QueueEstimator>();
+        var queue = estimator.ReadAsync(model);
         var outcome = await submitter.SubmitAsync(
             new JobSubmission(JobsApi.TenantOf(http.User), model, input, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs, policy, webhook),
             cancellationToken);
@@ -123,14 +127,16 @@ public static partial class JobRequests
             http.Response.Headers["Idempotent-Replayed"] = "true";
         }
 
-        return Accepted(outcome.Job!, outcome.ExpiresAt!.Value);
+        var job = outcome.Job!;
+        var queued = job.Status == JobStatuses.Queued ? estimator.Estimate(await queue, job.CreatedAt) : null;
+        return Accepted(job, outcome.ExpiresAt!.Value, queued);
     }
 
-    /// <summary>The 202 for an accepted job, with its links and <c>Location</c>.</summary>
-    public static Accepted<JobAccepted> Accepted(JobRecord job, DateTimeOffset expiresAt)
+    /// <summary>The 202 for an accepted job, with its links and <c>Location</c>, and for a queued job the queue ahead of it.</summary>
+    public static Accepted<JobAccepted> Accepted(JobRecord job, DateTimeOffset expiresAt, QueueView? queue = null)
     {
         var links = new JobLinks($"/v1/jobs/{job.Id}", $"/v1/jobs/{job.Id}/events", "/hubs/jobs");
-        return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, expiresAt, links, JobView.WebhookOf(job)));
+        return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, expiresAt, links, JobView.WebhookOf(job), queue));
     }
 
     [GeneratedRegex("^[\\x21-\\x7E]{1,255}$")]
