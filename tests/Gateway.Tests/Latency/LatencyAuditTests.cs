@@ -91,6 +91,7 @@ public sealed class LatencyAuditTests
     public async Task Audit_AfterRealRequestsAndJobs_ReportsPercentilesPerRouteAndModel_WithVerdictsForTheBudgets()
     {
         var report = await AuditAsync();
+        await TestContext.Out.WriteLineAsync(report.ToString());
 
         var submit = Subject(report, "routes", "POST /v1/jobs");
         var route = submit.GetProperty("series").GetProperty("route");
