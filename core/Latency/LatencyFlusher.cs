@@ -4,8 +4,12 @@ using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Core.Latency;
 
-/// <summary>Flushes the <see cref="LatencyRecorder"/> every <see cref="LatencyOptions.FlushInterval"/>, and once more on stop.</summary>
-public sealed class LatencyFlusher(LatencyRecorder recorder, IOptions<LatencyOptions> options, TimeProvider time, ILogger<LatencyFlusher> logger) : BackgroundService
+/// <summary>
+/// Flushes the <see cref="LatencyRecorder"/> every <see cref="LatencyOptions.FlushInterval"/>, and
+/// once more when the host has stopped (after the web server drained its last requests and the
+/// worker its last jobs, whatever order the hosted services stop in).
+/// </summary>
+public sealed class LatencyFlusher(LatencyRecorder recorder, IOptions<LatencyOptions> options, TimeProvider time, ILogger<LatencyFlusher> logger) : BackgroundService, IHostedLifecycleService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -19,13 +23,18 @@ public sealed class LatencyFlusher(LatencyRecorder recorder, IOptions<LatencyOpt
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Stopping: StopAsync flushes what is left.
+            // Stopping: StoppedAsync flushes what is left.
         }
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppedAsync(CancellationToken cancellationToken)
     {
-        await base.StopAsync(cancellationToken);
         try
         {
             await recorder.FlushAsync(cancellationToken);
