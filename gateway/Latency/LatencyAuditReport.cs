@@ -23,11 +23,14 @@ public sealed record AuditWindow(DateTimeOffset From, DateTimeOffset To, int Min
 /// <summary>
 /// A route (<c>POST /v1/jobs</c>) or a model, its series by kind (a route: <c>route</c>, <c>ttfb</c>;
 /// a model: <c>queue</c>, <c>coldStart</c>, <c>execution</c>, <c>e2e</c>, <c>edge</c>), its budget,
-/// verdict and evidence. <c>Changes</c> is null when there is no previous report.
+/// verdict and evidence. <c>BudgetSource</c>: <c>config</c> (<c>LatencyAudit:Budgets</c>) or, for a
+/// proxied route, <c>proxy-route</c> (its <c>LatencyBudgetMs</c> metadata). <c>Changes</c> is null
+/// when there is no previous report.
 /// </summary>
 public sealed record SubjectAudit(
     string Name,
     double? BudgetMs,
+    string? BudgetSource,
     IReadOnlyDictionary<string, SeriesStats> Series,
     string Verdict,
     VerdictEvidence Evidence,

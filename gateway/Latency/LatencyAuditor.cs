@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using InferenceGateway.Core.Latency;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Yarp.ReverseProxy;
 
 namespace InferenceGateway.Gateway.Latency;
 
@@ -18,7 +19,8 @@ public sealed partial class LatencyAuditor(
     IConnectionMultiplexer redis,
     IOptionsMonitor<LatencyAuditOptions> options,
     IOptions<LatencyOptions> latencyOptions,
-    TimeProvider time)
+    TimeProvider time,
+    IServiceProvider services)
 {
     /// <summary>How long the last report is kept to compare the next one with.</summary>
     public static readonly TimeSpan SnapshotRetention = TimeSpan.FromDays(7);
@@ -88,17 +90,28 @@ public sealed partial class LatencyAuditor(
         var previousRoutes = previous?.Routes.ToDictionary(s => s.Name, StringComparer.Ordinal);
         var previousModels = previous?.Models.ToDictionary(s => s.Name, StringComparer.Ordinal);
 
+        var proxy = services.GetService<IProxyStateLookup>();
         var routeAudits = routes.Select(r =>
         {
             var measured = r.Value.GetValueOrDefault(LatencySeries.RouteKind) ?? r.Value.GetValueOrDefault(LatencySeries.TtfbKind);
-            var budget = budgets.TryGetValue(r.Key, out var b) ? b : (double?)null;
-            return Audit(r.Key, budget, r.Value, PlacementVerdicts.ForRoute(budget, measured, settings.MinCount), previousRoutes);
+            double? budget = null;
+            string? source = null;
+            if (budgets.TryGetValue(r.Key, out var configured))
+            {
+                (budget, source) = (configured, RouteBudgets.FromConfig);
+            }
+            else if (RouteBudgets.FromProxy(proxy, r.Key) is { } routeBudget)
+            {
+                (budget, source) = (routeBudget, RouteBudgets.FromProxyRoute);
+            }
+
+            return Audit(r.Key, budget, source, r.Value, PlacementVerdicts.ForRoute(budget, measured, settings.MinCount), previousRoutes);
         }).ToList();
         var modelAudits = models.Select(m =>
         {
             var budget = budgets.TryGetValue(m.Key, out var b) ? b : (double?)null;
             var placement = PlacementVerdicts.ForModel(budget, m.Value.GetValueOrDefault(LatencySeries.EdgeKind), m.Value.GetValueOrDefault(LatencySeries.EndToEndKind), settings.MinCount);
-            return Audit(m.Key, budget, m.Value, placement, previousModels);
+            return Audit(m.Key, budget, budget is null ? null : RouteBudgets.FromConfig, m.Value, placement, previousModels);
         }).ToList();
 
         var report = new LatencyAuditReport(
@@ -114,7 +127,7 @@ public sealed partial class LatencyAuditor(
         return report;
     }
 
-    private static SubjectAudit Audit(string name, double? budget, Dictionary<string, SeriesStats> series, Placement placement, Dictionary<string, SubjectAudit>? previous)
+    private static SubjectAudit Audit(string name, double? budget, string? budgetSource, Dictionary<string, SeriesStats> series, Placement placement, Dictionary<string, SubjectAudit>? previous)
     {
         SubjectChanges? changes = null;
         if (previous is not null)
@@ -133,7 +146,7 @@ public sealed partial class LatencyAuditor(
             changes = new SubjectChanges(before?.Verdict, before?.Verdict != placement.Verdict, deltas);
         }
 
-        return new SubjectAudit(name, budget, series, placement.Verdict, placement.Evidence, changes);
+        return new SubjectAudit(name, budget, budgetSource, series, placement.Verdict, placement.Evidence, changes);
     }
 
     private static SeriesDelta Delta(SeriesStats now, SeriesStats? then) =>

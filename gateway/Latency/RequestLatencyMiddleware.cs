@@ -46,7 +46,7 @@ public sealed class RequestLatencyMiddleware(RequestDelegate next, LatencyRecord
 
         var names = _names.GetOrAdd((MethodOf(context.Request.Method), rawPattern), static key =>
         {
-            var pattern = Normalize(key.Pattern);
+            var pattern = RouteBudgets.Normalize(key.Pattern);
             return (LatencySeries.Route(key.Method, pattern), LatencySeries.Ttfb(key.Method, pattern));
         });
         if (IsStream(context, endpoint, rawPattern))
@@ -77,13 +77,6 @@ public sealed class RequestLatencyMiddleware(RequestDelegate next, LatencyRecord
         : HttpMethods.IsHead(method) ? HttpMethods.Head
         : HttpMethods.IsOptions(method) ? HttpMethods.Options
         : "OTHER";
-
-    /// <summary><c>/v1/jobs/</c> (a group's <c>"/"</c>) reads as <c>/v1/jobs</c>.</summary>
-    private static string Normalize(string pattern)
-    {
-        var path = pattern.StartsWith('/') ? pattern : "/" + pattern;
-        return path.Length > 1 ? path.TrimEnd('/') : path;
-    }
 
     private sealed class ResponseTiming
     {
