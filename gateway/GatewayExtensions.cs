@@ -8,6 +8,7 @@ using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Health;
 using InferenceGateway.Gateway.Hubs;
 using InferenceGateway.Gateway.Jobs;
+using InferenceGateway.Gateway.Latency;
 using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.Problems;
 using InferenceGateway.Gateway.RateLimiting;
@@ -74,12 +75,14 @@ public static class GatewayExtensions
         builder.AddWebhooks();
         builder.AddEdgeInference();
         builder.AddProxyRoutes();
+        builder.AddLatencyAudit();
         return builder;
     }
 
     /// <summary>Maps the HTTP API, the hub, health endpoints and the proxied routes.</summary>
     public static WebApplication MapGateway(this WebApplication app)
     {
+        app.UseRequestLatency();
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             StatusCodeSelector = ex => ProblemsExtensions.IsDependencyFailure(ex)
@@ -98,6 +101,7 @@ public static class GatewayExtensions
         app.MapKeysAdminApi();
         app.MapUsageApi();
         app.MapDeliveryAdminApi();
+        app.MapLatencyAuditApi();
         app.MapWebhooksApi();
         app.MapEdgeInference();
         app.MapHub<JobsHub>(JobsHub.Path, JobsHub.ConfigureConnection).RequireTenantRateLimit(RateLimitMetadata.HubConnects);

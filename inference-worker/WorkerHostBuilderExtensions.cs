@@ -1,4 +1,5 @@
 using InferenceGateway.Core.Jobs;
+using InferenceGateway.Core.Latency;
 using InferenceGateway.Core.Queue;
 using InferenceGateway.Inference;
 using InferenceGateway.Worker.Jobs;
@@ -19,6 +20,7 @@ public static class WorkerHostBuilderExtensions
     {
         builder.Services.AddJobStore();
         builder.Services.AddJobQueue();
+        builder.Services.AddLatencyRecorder();
         builder.Services.AddOptions<WorkerOptions>()
             .BindConfiguration(WorkerOptions.Section)
             .ValidateDataAnnotations()

@@ -3,6 +3,7 @@ using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Chat;
+using InferenceGateway.Gateway.Latency;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -92,8 +93,18 @@ public static partial class JobRequests
         JobWebhook? webhook,
         CancellationToken cancellationToken)
     {
+        // Read alongside the submission, so the queue's depth costs the caller nothing when cached and little when not.
+        var estimator = http.RequestServices.GetRequiredService<QueueEstimator>();
+        var queue = estimator.ReadAsync(model);
         var (accepted, problem) = await TrySubmitAsync(http, submitter, rateLimits, model, input, policy, webhook, cancellationToken);
-        return problem is not null ? problem : Accepted(accepted!.Job!, accepted.ExpiresAt!.Value);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var job = accepted!.Job!;
+        var queued = job.Status == JobStatuses.Queued ? estimator.Estimate(await queue, job.CreatedAt) : null;
+        return Accepted(job, accepted.ExpiresAt!.Value, queued);
     }
 
     /// <summary>
@@ -120,6 +131,9 @@ public static partial class JobRequests
         }
 
         var limits = rateLimits.For(http.User.FindFirst(GatewayClaims.Plan)?.Value);
+        // Read alongside the submission, so the queue's depth costs the caller nothing when cached and little when not.
+        var estimator = http.RequestServices.GetRequiredService<QueueEstimator>();
+        var queue = estimator.ReadAsync(model);
         var outcome = await submitter.SubmitAsync(
             new JobSubmission(JobsApi.TenantOf(http.User), model, input, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs, policy, webhook),
             cancellationToken);
@@ -151,11 +165,11 @@ public static partial class JobRequests
         return (outcome, null);
     }
 
-    /// <summary>The 202 for an accepted job, with its links and <c>Location</c>.</summary>
-    public static Accepted<JobAccepted> Accepted(JobRecord job, DateTimeOffset expiresAt)
+    /// <summary>The 202 for an accepted job, with its links and <c>Location</c>, and for a queued job the queue ahead of it.</summary>
+    public static Accepted<JobAccepted> Accepted(JobRecord job, DateTimeOffset expiresAt, QueueView? queue = null)
     {
         var links = new JobLinks($"/v1/jobs/{job.Id}", $"/v1/jobs/{job.Id}/events", "/hubs/jobs");
-        return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, expiresAt, links, JobView.WebhookOf(job)));
+        return TypedResults.Accepted(links.Self, new JobAccepted(job.Id, job.Status, job.CreatedAt, expiresAt, links, JobView.WebhookOf(job), queue));
     }
 
     [GeneratedRegex("^[\\x21-\\x7E]{1,255}$")]

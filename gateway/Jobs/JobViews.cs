@@ -2,18 +2,23 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
+using InferenceGateway.Gateway.Latency;
 using InferenceGateway.Gateway.Webhooks;
 
 namespace InferenceGateway.Gateway.Jobs;
 
-/// <summary>The 202 answer to a submitted job; <paramref name="ExpiresAt"/> is when it ends <c>expired</c> if still queued.</summary>
+/// <summary>
+/// The 202 answer to a submitted job; <paramref name="ExpiresAt"/> is when it ends <c>expired</c> if
+/// still queued; <paramref name="Queue"/>, for a job still queued, the queue ahead of it.
+/// </summary>
 public sealed record JobAccepted(
     string Id,
     string Status,
     DateTimeOffset CreatedAt,
     DateTimeOffset ExpiresAt,
     JobLinks Links,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WebhookView? Webhook = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WebhookView? Webhook = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] QueueView? Queue = null);
 
 /// <summary>Where to follow a job.</summary>
 public sealed record JobLinks(string Self, string Events, string Hub);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
+using InferenceGateway.Core.Latency;
 using InferenceGateway.Inference;
 using InferenceGateway.Inference.TextGeneration;
 using InferenceGateway.Worker.Queue;
@@ -32,7 +33,8 @@ public sealed class InferenceConsumer(
     JobStreams streams,
     IOptions<WorkerOptions> options,
     TimeProvider time,
-    ILogger<InferenceConsumer> logger) : IConsumer<RunJob>
+    ILogger<InferenceConsumer> logger,
+    LatencyRecorder latency) : IConsumer<RunJob>
 {
     private readonly WorkerOptions _options = options.Value;
 
@@ -106,6 +108,7 @@ public sealed class InferenceConsumer(
             _ => JobEventTypes.Failed,
         };
         await RecordEndAsync(job, type, outcome, queueMs, limitMs);
+        latency.RecordJobEnd(job.Model, type == JobEventTypes.Completed, queueMs, outcome.ColdStart, outcome.InitMs, outcome.ExecutionMs, time.GetUtcNow() - job.CreatedAt);
         Log.JobFinished(logger, job.JobId, type, outcome.ExecutionMs, queueMs, outcome.ColdStart);
     }
 
