@@ -146,6 +146,21 @@ public sealed class GenerationJobTests
         Assert.That(generated, Is.GreaterThan(0).And.LessThan(390_000));
     }
 
+    [Test]
+    public async Task GenerationPastItsExecutionTimeout_EndsTimedOut_WithTheTimeBilled()
+    {
+        var job = Job(new JobInput { Prompt = "Keep going", MaxTokens = 390_000 }) with { ExecutionTimeoutMs = 300 };
+
+        await DirectJobs.SubmitAsync(_store, _sqs, _queueUrl, job);
+        var events = await DirectJobs.WaitForAsync(_store, job.JobId, Timeout);
+
+        Assert.That(events[^1].Type, Is.EqualTo(JobEventTypes.TimedOut));
+        var record = await _store.GetAsync(job.JobId);
+        Assert.That(record!.Error!.Code, Is.EqualTo("timed_out"));
+        Assert.That(record.Metrics.BilledMs, Is.GreaterThanOrEqualTo(300));
+        Assert.That(events.Any(e => e.Type == JobEventTypes.Token), Is.True, "the tokens generated before the limit were streamed");
+    }
+
     private static JobMessage Job(JobInput input) => DirectJobs.Message(TestStack.UniqueName("t"), []) with { Model = TinyModelWriter.ModelName, Input = input };
 
     private async Task<(IReadOnlyList<JobEvent> Events, GenerationResult? Result)> RunAsync(JobInput input)
