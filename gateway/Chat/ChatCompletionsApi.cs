@@ -9,6 +9,7 @@ using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.Problems;
 using InferenceGateway.Gateway.RateLimiting;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Polly.Timeout;
 
@@ -51,6 +52,7 @@ public static class ChatCompletionsApi
         ActiveJobs activeJobs,
         DeliveryStats stats,
         IOptionsMonitor<RateLimitOptions> rateLimits,
+        TokenRateLimiter tokenLimiter,
         IOptions<ChatOptions> chatOptions,
         IOptions<DeliveryOptions> delivery,
         TimeProvider time,
@@ -88,17 +90,46 @@ public static class ChatCompletionsApi
             wait = preference.RespondAsync ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(preference.WaitSeconds, options.MaxWait.TotalSeconds));
         }
 
-        var (accepted, problem) = await JobRequests.TrySubmitAsync(http, submitter, rateLimits.CurrentValue, request.Model!, input, policy: null, webhook: null, cancellationToken);
-        if (problem is not null)
+        // Tokens per minute: the prompt's estimate plus every token it may generate, as OpenAI
+        // charges; what the job did not use is given back when its usage is known here.
+        var tenant = JobsApi.TenantOf(http.User);
+        var plan = http.User.FindFirst(GatewayClaims.Plan)?.Value;
+        var served = await catalog.GetAsync();
+        var tokens = TokenEstimate.For(input, served.GetValueOrDefault(request.Model!));
+        var charge = await tokenLimiter.TryConsumeAsync(tenant, plan, tokens);
+        charge.WriteHeaders(http.Response);
+        if (!charge.Allowed)
         {
-            return problem;
+            return charge.ToProblem(tokens);
+        }
+
+        SubmitOutcome? accepted;
+        ProblemHttpResult? problem;
+        try
+        {
+            (accepted, problem) = await JobRequests.TrySubmitAsync(http, submitter, rateLimits.CurrentValue, request.Model!, input, policy: null, webhook: null, cancellationToken);
+        }
+        catch
+        {
+            await tokenLimiter.RefundAsync(tenant, plan, tokens);
+            throw;
+        }
+
+        if (problem is not null || accepted!.Replayed)
+        {
+            await tokenLimiter.RefundAsync(tenant, plan, tokens);
+            if (problem is not null)
+            {
+                return problem;
+            }
         }
 
         var job = accepted!.Job!;
+        var refund = accepted.Replayed ? null : new TokenRefund(tokenLimiter, tenant, plan, tokens);
         http.Response.Headers["X-Job-Id"] = job.Id;
         if (request.Stream == true)
         {
-            await StreamAsync(http, job, request.StreamOptions?.IncludeUsage == true, feed, store, activeJobs, stats, options, delivery.Value, time, loggers.CreateLogger(typeof(ChatCompletionsApi)), cancellationToken);
+            await StreamAsync(http, job, request.StreamOptions?.IncludeUsage == true, refund, feed, store, activeJobs, stats, options, delivery.Value, time, loggers.CreateLogger(typeof(ChatCompletionsApi)), cancellationToken);
             return TypedResults.Empty;
         }
 
@@ -112,6 +143,11 @@ public static class ChatCompletionsApi
         {
             var answer = JobRequests.Accepted(job, accepted.ExpiresAt!.Value);
             return TypedResults.Accepted(answer.Location, answer.Value);
+        }
+
+        if (refund is not null)
+        {
+            await refund.SettleAsync(end.Type == JobEventTypes.Completed ? ReadResult(end.Data)?.Usage : null);
         }
 
         return Answer(job.Id, job.Model, job.CreatedAt, end.Type, end.Data);
@@ -253,6 +289,7 @@ public static class ChatCompletionsApi
         HttpContext http,
         JobRecord job,
         bool includeUsage,
+        TokenRefund? refund,
         JobEventFeed feed,
         RedisJobStore store,
         ActiveJobs activeJobs,
@@ -322,6 +359,11 @@ public static class ChatCompletionsApi
                     }
                     else if (jobEvent.Type == JobEventTypes.Completed && ReadResult(jobEvent.Data) is { } result)
                     {
+                        if (refund is not null)
+                        {
+                            await refund.SettleAsync(result.Usage);
+                        }
+
                         // The token events are the text as it grew; should the result say more
                         // (a worker that did not stream every token), the rest goes out now.
                         var sent = streamed.ToString();
@@ -457,4 +499,14 @@ public static class ChatCompletionsApi
     }
 
     internal readonly record struct PreferHeader(long WaitSeconds, bool RespondAsync, bool Invalid);
+
+    /// <summary>The tokens charged up front for a job; once its usage is known, what it did not use is given back.</summary>
+    private sealed class TokenRefund(TokenRateLimiter limiter, string tenant, string? plan, long charged)
+    {
+        /// <summary>Gives back the estimate's excess over <paramref name="usage"/>'s total (nothing when the usage is unknown).</summary>
+        public Task SettleAsync(TokenUsage? usage) =>
+            usage is { TotalTokens: >= 0 } used && charged > used.TotalTokens
+                ? limiter.RefundAsync(tenant, plan, charged - used.TotalTokens)
+                : Task.CompletedTask;
+    }
 }

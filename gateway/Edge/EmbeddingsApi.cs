@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using InferenceGateway.Core.Latency;
 using System.Text.Json;
 using InferenceGateway.Contracts;
 using InferenceGateway.Gateway.Auth;
@@ -40,8 +42,10 @@ public static class EmbeddingsApi
         JobSubmitter submitter,
         ModelCatalog catalog,
         IOptionsMonitor<RateLimitOptions> rateLimits,
+        LatencyRecorder latency,
         CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         var body = await json.ReadAsync<EmbeddingsRequest>(http.Request, cancellationToken);
         if (body.Problem is { } refused)
         {
@@ -131,6 +135,10 @@ public static class EmbeddingsApi
         }
 
         var vectors = await edge.EmbedAsync(lease.Model, texts, cancellationToken);
+
+        // The edge path per model, body read to vectors ready, for the latency audit to hold
+        // against the same model's queued path (e2e:<model>).
+        latency.Record(LatencySeries.Edge(model.Name), Stopwatch.GetElapsedTime(started));
         http.Response.Headers[PlacementHeader] = ModelCatalog.PlacementEdge;
         return new EmbeddingsResult(model.Name, vectors, tokens, base64);
     }

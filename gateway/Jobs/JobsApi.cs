@@ -45,6 +45,7 @@ public static partial class JobsApi
         WebhookTargetPolicy webhookPolicy,
         IOptionsMonitor<WebhookOptions> webhookOptions,
         IOptions<ChatOptions> chatOptions,
+        TokenRateLimiter tokenLimiter,
         CancellationToken cancellationToken)
     {
         var body = await json.ReadAsync<SubmitJobRequest>(http.Request, cancellationToken);
@@ -83,7 +84,35 @@ public static partial class JobsApi
             return TypedResults.ValidationProblem(errors, title: "The job is not valid.");
         }
 
-        return await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, request!.Model!, request.Input!, request.Policy, webhook, cancellationToken);
+        // Tokens per minute: charged an estimate before the job is queued, given back if it is not.
+        var tenant = TenantOf(http.User);
+        var plan = http.User.FindFirst(GatewayClaims.Plan)?.Value;
+        var tokens = TokenEstimate.For(request!.Input!, (await catalog.GetAsync()).GetValueOrDefault(request.Model!));
+        var charge = await tokenLimiter.TryConsumeAsync(tenant, plan, tokens);
+        charge.WriteHeaders(http.Response);
+        if (!charge.Allowed)
+        {
+            return charge.ToProblem(tokens);
+        }
+
+        Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult> submitted;
+        try
+        {
+            submitted = await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, request.Model!, request.Input!, request.Policy, webhook, cancellationToken);
+        }
+        catch
+        {
+            await tokenLimiter.RefundAsync(tenant, plan, tokens);
+            throw;
+        }
+
+        if (submitted.Result is not Accepted<JobAccepted> || http.Response.Headers.ContainsKey("Idempotent-Replayed"))
+        {
+            // Not queued, or queued before (a replay was charged the first time).
+            await tokenLimiter.RefundAsync(tenant, plan, tokens);
+        }
+
+        return submitted;
     }
 
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(string id, HttpContext http, RedisJobStore store)
