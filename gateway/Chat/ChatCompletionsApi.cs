@@ -111,13 +111,13 @@ public static class ChatCompletionsApi
         }
         catch
         {
-            await tokenLimiter.RefundAsync(tenant, plan, tokens);
+            await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
             throw;
         }
 
         if (problem is not null || accepted!.Replayed)
         {
-            await tokenLimiter.RefundAsync(tenant, plan, tokens);
+            await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
             if (problem is not null)
             {
                 return problem;
@@ -125,7 +125,7 @@ public static class ChatCompletionsApi
         }
 
         var job = accepted!.Job!;
-        var refund = accepted.Replayed ? null : new TokenRefund(tokenLimiter, tenant, plan, tokens);
+        var refund = accepted.Replayed ? null : new TokenRefund(tokenLimiter, tenant, plan, tokens, charge);
         http.Response.Headers["X-Job-Id"] = job.Id;
         if (request.Stream == true)
         {
@@ -306,7 +306,8 @@ public static class ChatCompletionsApi
         var body = http.Response.Body;
         var id = CompletionId(job.Id);
         var created = job.CreatedAt.ToUnixTimeSeconds();
-        var streamed = new StringBuilder();
+        var streamed = new StringBuilder(); // the text the client has
+        var runLength = 0; // the text the current run has generated
         var finished = false;
         stats.SseOpened();
         using var writeLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -349,13 +350,43 @@ public static class ChatCompletionsApi
                     }
 
                     var jobEvent = events.Current;
-                    if (jobEvent.Type == JobEventTypes.Token
+                    if (jobEvent.Type == JobEventTypes.Started)
+                    {
+                        // A run starts (again, when the job was redelivered): its tokens start over.
+                        runLength = 0;
+                    }
+                    else if (jobEvent.Type == JobEventTypes.Token
                         && jobEvent.Data is { ValueKind: JsonValueKind.Object } data
                         && data.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
                         && text.GetString() is { Length: > 0 } piece)
                     {
-                        streamed.Append(piece);
-                        await ChunkAsync(new ChatDelta(null, piece), null);
+                        // A later run repeats what an earlier one streamed (the worker derives its
+                        // seed from the job): only text past what the client has is sent. Should
+                        // it differ (another kind of worker), the client is told, not given a splice.
+                        var overlap = Math.Clamp(streamed.Length - runLength, 0, piece.Length);
+                        var same = true;
+                        for (var i = 0; i < overlap && same; i++)
+                        {
+                            same = streamed[runLength + i] == piece[i];
+                        }
+
+                        if (!same)
+                        {
+                            await WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
+                                new ChatStreamError(new ChatStreamErrorBody($"The job was run again and generated a different text; its result will be at /v1/jobs/{job.Id}.", "server_error", "restarted", job.Id)),
+                                ChatJsonContext.Default.ChatStreamError)));
+                            await WriteAsync(Done);
+                            finished = true;
+                            break;
+                        }
+
+                        runLength += piece.Length;
+                        if (overlap < piece.Length)
+                        {
+                            var fresh = piece[overlap..];
+                            streamed.Append(fresh);
+                            await ChunkAsync(new ChatDelta(null, fresh), null);
+                        }
                     }
                     else if (jobEvent.Type == JobEventTypes.Completed && ReadResult(jobEvent.Data) is { } result)
                     {
@@ -501,12 +532,12 @@ public static class ChatCompletionsApi
     internal readonly record struct PreferHeader(long WaitSeconds, bool RespondAsync, bool Invalid);
 
     /// <summary>The tokens charged up front for a job; once its usage is known, what it did not use is given back.</summary>
-    private sealed class TokenRefund(TokenRateLimiter limiter, string tenant, string? plan, long charged)
+    private sealed class TokenRefund(TokenRateLimiter limiter, string tenant, string? plan, long charged, TokenDecision charge)
     {
         /// <summary>Gives back the estimate's excess over <paramref name="usage"/>'s total (nothing when the usage is unknown).</summary>
         public Task SettleAsync(TokenUsage? usage) =>
             usage is { TotalTokens: >= 0 } used && charged > used.TotalTokens
-                ? limiter.RefundAsync(tenant, plan, charged - used.TotalTokens)
+                ? limiter.RefundAsync(tenant, plan, charged - used.TotalTokens, charge)
                 : Task.CompletedTask;
     }
 }

@@ -324,10 +324,10 @@ public static class ChatRequests
 
     private static void CheckSampling(JobInput input, CatalogModel? model, ChatOptions options, Dictionary<string, string[]> errors, string maxTokensKey, string prefix, bool snake)
     {
-        var limit = model?.MaxNewTokens ?? options.MaxTokensLimit;
+        var limit = model?.MaxCompletionTokens ?? options.MaxTokensLimit;
         if (input.MaxTokens is { } maxTokens && (maxTokens < 1 || maxTokens > limit))
         {
-            errors[maxTokensKey] = [$"Must be from 1 to {limit}{(model?.MaxNewTokens is null ? string.Empty : $", the most '{model.Id}' generates")}; got {maxTokens}."];
+            errors[maxTokensKey] = [$"Must be from 1 to {limit}{(model?.MaxCompletionTokens is null ? string.Empty : $", the most '{model.Id}' generates")}; got {maxTokens}."];
         }
 
         if (input.Temperature is { } temperature && (float.IsNaN(temperature) || temperature < 0 || temperature > 2))

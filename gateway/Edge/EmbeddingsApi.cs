@@ -106,6 +106,7 @@ public static class EmbeddingsApi
             var jobErrors = JobRequests.Validate(model.Name, input, await catalog.GetAsync());
             if (jobErrors.Count > 0)
             {
+                await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
                 return TypedResults.Problem(
                     statusCode: StatusCodes.Status413PayloadTooLarge,
                     title: "Over The Edge Latency Budget",
@@ -121,14 +122,15 @@ public static class EmbeddingsApi
             }
             catch
             {
-                await tokenLimiter.RefundAsync(tenant, plan, tokens);
+                await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
                 throw;
             }
 
-            if (submitted is not Accepted<JobAccepted>)
+            if (submitted is not Accepted<JobAccepted> || http.Response.Headers.ContainsKey("Idempotent-Replayed"))
             {
-                // Not queued (over the active-jobs cap, an Idempotency-Key conflict): nothing will run.
-                await tokenLimiter.RefundAsync(tenant, plan, tokens);
+                // Not queued (over the active-jobs cap, an Idempotency-Key conflict): nothing will
+                // run; or queued before (a replay was charged the first time).
+                await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
             }
 
             return submitted;

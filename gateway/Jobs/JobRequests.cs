@@ -131,9 +131,6 @@ public static partial class JobRequests
         }
 
         var limits = rateLimits.For(http.User.FindFirst(GatewayClaims.Plan)?.Value);
-        // Read alongside the submission, so the queue's depth costs the caller nothing when cached and little when not.
-        var estimator = http.RequestServices.GetRequiredService<QueueEstimator>();
-        var queue = estimator.ReadAsync(model);
         var outcome = await submitter.SubmitAsync(
             new JobSubmission(JobsApi.TenantOf(http.User), model, input, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs, policy, webhook),
             cancellationToken);

@@ -102,14 +102,14 @@ public static partial class JobsApi
         }
         catch
         {
-            await tokenLimiter.RefundAsync(tenant, plan, tokens);
+            await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
             throw;
         }
 
         if (submitted.Result is not Accepted<JobAccepted> || http.Response.Headers.ContainsKey("Idempotent-Replayed"))
         {
             // Not queued, or queued before (a replay was charged the first time).
-            await tokenLimiter.RefundAsync(tenant, plan, tokens);
+            await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
         }
 
         return submitted;

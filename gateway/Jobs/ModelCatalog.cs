@@ -42,6 +42,7 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
             models[id] = new CatalogModel(id, limits.Kind, null, limits.Dimensions, limits.MaxTexts, limits.MaxTextLength, null, 0, 0, null, [SourceConfig], [PlacementQueue])
             {
                 MaxNewTokens = limits.MaxNewTokens,
+                MaxCompletionTokens = limits.MaxCompletionTokens,
             };
         }
 
@@ -129,9 +130,10 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
             [PlacementQueue])
         {
             ContextLength = PositiveInt(spec, "contextLength", int.MaxValue),
-            MaxNewTokens = PositiveInt(spec, "maxNewTokens", int.MaxValue) is { } specNew
-                ? Math.Min(specNew, configured?.MaxNewTokens ?? int.MaxValue)
-                : configured?.MaxNewTokens,
+            MaxNewTokens = PositiveInt(spec, "maxNewTokens", int.MaxValue) ?? configured?.MaxNewTokens,
+            MaxCompletionTokens = PositiveInt(spec, "maxCompletionTokens", int.MaxValue) is { } specMax
+                ? Math.Min(specMax, configured?.MaxCompletionTokens ?? int.MaxValue)
+                : configured?.MaxCompletionTokens,
         };
     }
 
@@ -174,7 +176,11 @@ public sealed record CatalogModel(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? ContextLength { get; init; }
 
-    /// <summary>Text generation: the largest <c>max_tokens</c> a job may ask for.</summary>
+    /// <summary>Text generation: the tokens a job that gives no <c>max_tokens</c> generates at most (a worker's default).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? MaxNewTokens { get; init; }
+
+    /// <summary>Text generation: the largest <c>max_tokens</c> a job may ask for (the smaller of a worker's and the configured limit).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MaxCompletionTokens { get; init; }
 }

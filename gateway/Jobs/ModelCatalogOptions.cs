@@ -35,5 +35,9 @@ public sealed record ModelLimits
 
     /// <summary>Text generation: the largest <c>max_tokens</c> a job may ask for; null for <c>Chat:MaxTokensLimit</c>.</summary>
     [Range(1, 1_000_000)]
+    public int? MaxCompletionTokens { get; init; }
+
+    /// <summary>Text generation: the tokens a job that gives no <c>max_tokens</c> may generate (what its estimate charges); null for the worker's.</summary>
+    [Range(1, 1_000_000)]
     public int? MaxNewTokens { get; init; }
 }

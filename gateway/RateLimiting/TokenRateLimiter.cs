@@ -101,32 +101,41 @@ public sealed class TokenRateLimiter(
                 throw; // a 503 with Retry-After, from the exception handler
             }
 
+            // Allow takes nothing anywhere: its answer says unlimited, so nothing is refunded either.
             return policy == RedisDownPolicy.Allow
-                ? new TokenDecision(true, limit, limit, TimeSpan.Zero, Local: true)
+                ? TokenDecision.Unlimited
                 : ConsumeLocally(tenant, tokens, limit, interval);
         }
     }
 
     /// <summary>
-    /// Gives back <paramref name="tokens"/> charged by <see cref="TryConsumeAsync"/> that were not
-    /// used: the request was charged and then not run (its job was refused), or a charged estimate
-    /// was above the tokens actually used. Best effort: a Redis failure is logged, not thrown.
+    /// Gives back <paramref name="tokens"/> that <paramref name="charge"/> (an allowed answer of
+    /// <see cref="TryConsumeAsync"/>) took and that were not used: the request was charged and then
+    /// not run (its job was refused), or a charged estimate was above the tokens actually used. The
+    /// tokens go back where they were taken: Redis, or this instance's bucket when Redis was
+    /// unreachable; nothing when nothing was taken (an unlimited plan, the <c>Allow</c> policy).
+    /// Best effort: a Redis failure is logged, not thrown.
     /// </summary>
-    public async Task RefundAsync(string tenant, string? plan, long tokens)
+    public async Task RefundAsync(string tenant, string? plan, long tokens, TokenDecision charge)
     {
         var limit = options.CurrentValue.For(plan).TokensPerMinute;
-        if (limit <= 0 || tokens <= 0)
+        if (limit <= 0 || tokens <= 0 || !charge.Allowed || charge.Limit <= 0)
         {
             return;
         }
 
         var interval = Window.TotalMicroseconds / limit;
-        if (_local.TryGetValue(tenant, out var local))
+        if (charge.Local)
         {
-            lock (local)
+            if (_local.TryGetValue(tenant, out var local))
             {
-                local.Tat = Math.Max(time.GetUtcNow().ToUnixTimeMilliseconds() * 1000.0, local.Tat - (interval * tokens));
+                lock (local)
+                {
+                    local.Tat = Math.Max(time.GetUtcNow().ToUnixTimeMilliseconds() * 1000.0, local.Tat - (interval * tokens));
+                }
             }
+
+            return;
         }
 
         try

@@ -107,6 +107,13 @@ public sealed class InferenceConsumer(
             { Stopped: true } => JobEventTypes.TimedOut,
             _ => JobEventTypes.Failed,
         };
+        if (type == JobEventTypes.TimedOut && job.ExecutionTimeoutMs is > 0)
+        {
+            // Stopped by its limit: it ran the limit (the timer's tick can land a fraction of a
+            // millisecond before the stopwatch reads it), and is billed at least that.
+            outcome.ExecutionMs = Math.Max(outcome.ExecutionMs, limitMs);
+        }
+
         await RecordEndAsync(job, type, outcome, queueMs, limitMs);
         latency.RecordJobEnd(job.Model, type == JobEventTypes.Completed, queueMs, outcome.ColdStart, outcome.InitMs, outcome.ExecutionMs, time.GetUtcNow() - job.CreatedAt);
         Log.JobFinished(logger, job.JobId, type, outcome.ExecutionMs, queueMs, outcome.ColdStart);

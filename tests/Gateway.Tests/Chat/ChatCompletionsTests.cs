@@ -34,7 +34,7 @@ public sealed class ChatCompletionsTests
         var queue = TestStack.UniqueName("chat");
         var configuration = TestStack.Configuration(queue);
         configuration[$"Models:Served:{Model}:Kind"] = ModelKinds.TextGeneration;
-        configuration[$"Models:Served:{Model}:MaxNewTokens"] = "64";
+        configuration[$"Models:Served:{Model}:MaxCompletionTokens"] = "64";
         configuration[$"Models:Served:{Model}:MaxTextLength"] = "2000";
         _gateway = await GatewayServer.StartAsync(configuration);
         _store = _gateway.Services.GetRequiredService<RedisJobStore>();
@@ -106,7 +106,7 @@ public sealed class ChatCompletionsTests
         await AppendAsync(jobId, JobEventTypes.Token, """{"index":2,"count":1,"text":"lo ☃"}""");
         await CompleteAsync(jobId, "Hello ☃", FinishReasons.Stop, new TokenUsage(9, 3, 12));
 
-        var content = new StringBuilder();
+        var content = new List<string>();
         var frames = new List<JsonElement>();
         string? data;
         while ((data = await NextDataAsync(reader, cts.Token)) is not null && data != "[DONE]")
@@ -120,13 +120,14 @@ public sealed class ChatCompletionsTests
         {
             if (choice.GetProperty("delta").TryGetProperty("content", out var piece))
             {
-                content.Append(piece.GetString());
+                content.Add(piece.GetString()!);
             }
         }
 
         Assert.Multiple(() =>
         {
-            Assert.That(content.ToString(), Is.EqualTo("Hello ☃"));
+            // One chunk per token event, as the events came (not the result's text at the end).
+            Assert.That(content, Is.EqualTo(new[] { "Hel", "lo ☃" }));
             Assert.That(choices[^1].GetProperty("finish_reason").GetString(), Is.EqualTo("stop"));
             Assert.That(choices[^1].GetProperty("delta").EnumerateObject().Count(), Is.Zero, "the last choice's delta is {}");
             var usage = frames[^1];
@@ -136,6 +137,69 @@ public sealed class ChatCompletionsTests
             Assert.That(usage.GetProperty("usage").GetProperty("total_tokens").GetInt32(), Is.EqualTo(12));
             Assert.That(frames.All(f => f.GetProperty("id").GetString() == "chatcmpl-" + jobId));
         });
+    }
+
+    [Test]
+    public async Task Stream_JobRunTwice_SendsEachPieceOfTextOnce()
+    {
+        var (jobId, reader, cts) = await OpenStreamAsync();
+        using (cts)
+        {
+            // A worker streams "Hel" and dies; the redelivered run generates the same text again.
+            await AppendAsync(jobId, JobEventTypes.Started, """{"coldStart":false}""", JobStatuses.Running);
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":0,"count":2,"text":"Hel"}""");
+            await AppendAsync(jobId, JobEventTypes.Started, """{"coldStart":true}""", JobStatuses.Running);
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":0,"count":1,"text":"H"}""");
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":1,"count":2,"text":"ello"}""");
+            await CompleteAsync(jobId, "Hello", FinishReasons.Stop, new TokenUsage(1, 3, 4));
+
+            var pieces = new List<string>();
+            while (await NextDataAsync(reader, cts.Token) is { } data && data != "[DONE]")
+            {
+                var choices = JsonDocument.Parse(data).RootElement.GetProperty("choices");
+                if (choices.GetArrayLength() > 0 && choices[0].GetProperty("delta").TryGetProperty("content", out var piece))
+                {
+                    pieces.Add(piece.GetString()!);
+                }
+            }
+
+            Assert.That(pieces, Is.EqualTo(new[] { "Hel", "lo" }));
+        }
+    }
+
+    [Test]
+    public async Task Stream_JobRunTwice_WithADifferentText_EndsWithAnError_NotASplice()
+    {
+        var (jobId, reader, cts) = await OpenStreamAsync();
+        using (cts)
+        {
+            await AppendAsync(jobId, JobEventTypes.Started, """{"coldStart":false}""", JobStatuses.Running);
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":0,"count":2,"text":"Hel"}""");
+            await AppendAsync(jobId, JobEventTypes.Started, """{"coldStart":true}""", JobStatuses.Running);
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":0,"count":2,"text":"Bye"}""");
+
+            var frames = new List<string>();
+            while (await NextDataAsync(reader, cts.Token) is { } data)
+            {
+                frames.Add(data);
+            }
+
+            Assert.That(frames[^1], Is.EqualTo("[DONE]"));
+            Assert.That(JsonDocument.Parse(frames[^2]).RootElement.GetProperty("error").GetProperty("code").GetString(), Is.EqualTo("restarted"));
+            Assert.That(frames, Has.None.Contains("Bye"));
+        }
+    }
+
+    private async Task<(string JobId, StreamReader Reader, CancellationTokenSource Cts)> OpenStreamAsync()
+    {
+        var client = _gateway.CreateClient(_key);
+        var cts = new CancellationTokenSource(Timeout);
+        var request = Post(new { model = Model, messages = new[] { new { role = "user", content = "Hi" } }, stream = true });
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        var jobId = response.Headers.GetValues("X-Job-Id").Single();
+        var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
+        Assert.That(await NextDataAsync(reader, cts.Token), Does.Contain("\"role\":\"assistant\""));
+        return (jobId, reader, cts);
     }
 
     [Test]

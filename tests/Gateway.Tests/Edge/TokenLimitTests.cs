@@ -104,6 +104,23 @@ public sealed class TokenLimitTests
     }
 
     [Test]
+    public async Task Refund_OfAChargeNotTakenFromRedis_GivesRedisNothing()
+    {
+        var limiter = Limiter(TestStack.Multiplexer, RedisDownPolicy.Deny, tokensPerMinute: 100);
+        var tenant = TestStack.UniqueName("t");
+        var spent = await limiter.TryConsumeAsync(tenant, "p", 100);
+
+        // Charges decided without Redis (the Allow policy took nothing; a local bucket's charge is
+        // that instance's) must not credit the shared bucket when they are settled.
+        await limiter.RefundAsync(tenant, "p", 50, TokenDecision.Unlimited);
+        await limiter.RefundAsync(tenant, "p", 50, new TokenDecision(true, 100, 50, TimeSpan.Zero, Local: true));
+        var after = await limiter.TryConsumeAsync(tenant, "p", 10);
+
+        Assert.That(spent.Allowed, Is.True);
+        Assert.That(after.Allowed, Is.False, "the Redis bucket is still empty");
+    }
+
+    [Test]
     public async Task Refund_GivesUnusedTokensBack_ButNeverMoreThanAFullBucket()
     {
         var limiter = Limiter(TestStack.Multiplexer, RedisDownPolicy.Deny, tokensPerMinute: 100);
@@ -111,9 +128,9 @@ public sealed class TokenLimitTests
 
         var charged = await limiter.TryConsumeAsync(tenant, "p", 80);
         var refused = await limiter.TryConsumeAsync(tenant, "p", 80);
-        await limiter.RefundAsync(tenant, "p", 80);
+        await limiter.RefundAsync(tenant, "p", 80, charged);
         var again = await limiter.TryConsumeAsync(tenant, "p", 80);
-        await limiter.RefundAsync(tenant, "p", 1000);
+        await limiter.RefundAsync(tenant, "p", 1000, again);
         var full = await limiter.TryConsumeAsync(tenant, "p", 100);
         var empty = await limiter.TryConsumeAsync(tenant, "p", 1);
 

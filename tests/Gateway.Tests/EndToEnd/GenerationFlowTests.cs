@@ -33,7 +33,7 @@ public sealed class GenerationFlowTests
         var queue = TestStack.UniqueName("generation-flow");
         var gateway = TestStack.Configuration(queue);
         gateway[$"Models:Served:{Model}:Kind"] = ModelKinds.TextGeneration;
-        gateway[$"Models:Served:{Model}:MaxNewTokens"] = "64";
+        gateway[$"Models:Served:{Model}:MaxCompletionTokens"] = "64";
         gateway["RateLimits:Plans:tiny:TokensPerMinute"] = "100";
         gateway["RateLimits:Plans:tiny:RequestsPerSecond"] = "1000";
         gateway["RateLimits:Plans:tiny:Burst"] = "1000";
