@@ -107,11 +107,24 @@ public sealed partial class LatencyAuditor(
 
             return Audit(r.Key, budget, source, r.Value, PlacementVerdicts.ForRoute(budget, measured, settings.MinCount), previousRoutes);
         }).ToList();
+        // A model with no configured budget is held to the budget it is served under at the edge, if it is.
+        var edgeModels = services.GetService<InferenceGateway.Gateway.Edge.EdgeModels>()?.Models
+            .ToDictionary(e => e.Name, e => e.Edge.LatencyBudgetMs, StringComparer.Ordinal) ?? [];
         var modelAudits = models.Select(m =>
         {
-            var budget = budgets.TryGetValue(m.Key, out var b) ? b : (double?)null;
+            double? budget = null;
+            string? source = null;
+            if (budgets.TryGetValue(m.Key, out var configured))
+            {
+                (budget, source) = (configured, RouteBudgets.FromConfig);
+            }
+            else if (edgeModels.TryGetValue(m.Key, out var edgeBudget))
+            {
+                (budget, source) = (edgeBudget, RouteBudgets.FromEdgeModel);
+            }
+
             var placement = PlacementVerdicts.ForModel(budget, m.Value.GetValueOrDefault(LatencySeries.EdgeKind), m.Value.GetValueOrDefault(LatencySeries.EndToEndKind), settings.MinCount);
-            return Audit(m.Key, budget, budget is null ? null : RouteBudgets.FromConfig, m.Value, placement, previousModels);
+            return Audit(m.Key, budget, source, m.Value, placement, previousModels);
         }).ToList();
 
         var report = new LatencyAuditReport(
