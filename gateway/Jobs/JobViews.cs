@@ -49,5 +49,10 @@ public sealed record JobView(
         job.WebhookUrl is { } url ? new WebhookView(url, job.WebhookEvents ?? []) : null;
 }
 
-/// <summary>The answer to <c>GET /v1/models</c>.</summary>
-public sealed record ModelList(IReadOnlyList<CatalogModel> Data);
+/// <summary>The answer to <c>GET /v1/models</c>: OpenAI's list shape (<c>object: list</c>), our fields per model.</summary>
+public sealed record ModelList(IReadOnlyList<CatalogModel> Data)
+{
+    [JsonPropertyName("object")]
+    [JsonPropertyOrder(-1)]
+    public string ObjectType => "list";
+}

@@ -172,6 +172,13 @@ public sealed record CatalogModel(
     IReadOnlyList<string> Placement,
     int EdgeGateways = 0)
 {
+    /// <summary>As OpenAI's model objects say (<c>object: model</c>, <c>owned_by</c>), so its clients list models here too.</summary>
+    [JsonPropertyName("object")]
+    public string ObjectType => "model";
+
+    [JsonPropertyName("owned_by")]
+    public string OwnedBy => "inference-gateway";
+
     /// <summary>Text generation: tokens of prompt and answer together the model takes (from a worker's spec).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? ContextLength { get; init; }

@@ -457,6 +457,22 @@ public sealed class ChatCompletionsTests
         Assert.That(both.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
     }
 
+    [Test]
+    public async Task Models_ListTheGenerationModel_InOpenAisListShape()
+    {
+        using var client = _gateway.CreateClient(_key);
+        var list = JsonDocument.Parse(await client.GetStringAsync("/v1/models")).RootElement;
+        var model = list.GetProperty("data").EnumerateArray().Single(m => m.GetProperty("id").GetString() == Model);
+        Assert.Multiple(() =>
+        {
+            Assert.That(list.GetProperty("object").GetString(), Is.EqualTo("list"));
+            Assert.That(model.GetProperty("object").GetString(), Is.EqualTo("model"));
+            Assert.That(model.GetProperty("owned_by").GetString(), Is.Not.Empty);
+            Assert.That(model.GetProperty("kind").GetString(), Is.EqualTo("text-generation"));
+            Assert.That(model.GetProperty("maxCompletionTokens").GetInt32(), Is.EqualTo(64));
+        });
+    }
+
     private static HttpRequestMessage Post(object body) => new(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(body) };
 
     /// <summary>The next <c>data:</c> of an SSE body (comments skipped), or null at its end.</summary>
