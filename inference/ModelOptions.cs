@@ -58,6 +58,20 @@ public sealed record ModelOptions
     public int MaxNewTokens { get; init; } = 256;
 
     /// <summary>
+    /// Text generation: most prompt tokens a job may bring (never more than the context allows);
+    /// a longer prompt fails with <c>context_length_exceeded</c>.
+    /// </summary>
+    [Range(1, 1 << 24)]
+    public int MaxPromptTokens { get; init; } = 8192;
+
+    /// <summary>
+    /// Text generation: prompt tokens fed to the model per call while prefilling. The prompt's
+    /// logits are [1, chunk, vocabulary] floats, so this bounds prefill memory (512 × 152k ≈ 300 MB).
+    /// </summary>
+    [Range(1, 1 << 20)]
+    public int PrefillChunkTokens { get; init; } = 512;
+
+    /// <summary>
     /// Text generation: most tokens the model sees at once, prompt and output; 0 takes
     /// <c>max_position_embeddings</c> from the folder's <c>config.json</c>, else 2048.
     /// </summary>

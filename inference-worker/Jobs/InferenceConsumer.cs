@@ -146,7 +146,7 @@ public sealed class InferenceConsumer(
             if (generation)
             {
                 var generator = lease.Generator;
-                var settings = GenerationRequest.Settings(job.Input, models.OptionsOf(job.Model));
+                var settings = GenerationRequest.Settings(job.Input, models.OptionsOf(job.Model), job.JobId);
                 clock = Stopwatch.GetTimestamp();
                 armLimit();
                 outcome.Generation = await Task.Run(

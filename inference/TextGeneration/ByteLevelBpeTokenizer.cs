@@ -158,6 +158,9 @@ public sealed class ByteLevelBpeTokenizer
         _added.FirstOrDefault(a => a.Content == token) is { Content: not null } added ? added.Id
         : _vocab.TryGetValue(token, out var id) ? id : null;
 
+    /// <summary>True when <paramref name="id"/> is a token of this vocabulary (ids may have gaps).</summary>
+    public bool HasToken(int id) => id >= 0 && id < _tokenBytes.Length && _tokenBytes[id] is not null;
+
     /// <summary>True for an added token marked special (not part of generated text).</summary>
     public bool IsSpecial(int id) => id >= 0 && id < _special.Length && _special[id];
 

@@ -1,3 +1,5 @@
+using System.IO.Hashing;
+using System.Text;
 using InferenceGateway.Contracts;
 
 namespace InferenceGateway.Inference.TextGeneration;
@@ -94,14 +96,25 @@ public static class GenerationRequest
         return problems.Count == 0 ? null : new JobError(InvalidInput, string.Join(' ', problems));
     }
 
-    /// <summary>The settings of a valid <paramref name="input"/>; with a temperature above 0 and no seed, a random seed.</summary>
-    public static GenerationSettings Settings(JobInput input, ModelOptions model) => new()
+    /// <summary>
+    /// The settings of a valid <paramref name="input"/>. With no seed, the seed is derived from
+    /// <paramref name="jobId"/> (<see cref="DefaultSeed"/>), so a redelivered job (a worker restart,
+    /// a visibility timeout) generates the same text again and a client already streaming it is not
+    /// handed a different continuation.
+    /// </summary>
+    public static GenerationSettings Settings(JobInput input, ModelOptions model, string jobId) => new()
     {
         MaxNewTokens = input.MaxTokens ?? model.MaxNewTokens,
         Temperature = input.Temperature ?? 0,
         TopP = input.TopP ?? 1,
         TopK = input.TopK ?? 0,
-        Seed = input.Seed ?? Random.Shared.NextInt64(),
+        Seed = input.Seed ?? DefaultSeed(jobId),
         Stop = input.Stop ?? [],
+        MaxPromptTokens = model.MaxPromptTokens,
+        PrefillChunkTokens = model.PrefillChunkTokens,
     };
+
+    /// <summary>A stable seed for a job that gave none: XxHash64 of its id's UTF-8 bytes (the same on every machine and run).</summary>
+    public static long DefaultSeed(string jobId) =>
+        unchecked((long)XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(jobId)));
 }

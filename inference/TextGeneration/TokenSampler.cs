@@ -47,6 +47,11 @@ public sealed class TokenSampler
         var values = logits.ToArray();
         Array.Sort(order, (a, b) => values[b].CompareTo(values[a]) is var c && c != 0 ? c : a.CompareTo(b));
         var count = _topK > 0 ? Math.Min(_topK, order.Length) : order.Length;
+        // Masked ids (-inf: no token) are never candidates, even as the rounding fallback below.
+        while (count > 1 && float.IsNegativeInfinity(values[order[count - 1]]))
+        {
+            count--;
+        }
 
         var max = values[order[0]];
         var probabilities = new double[count];
