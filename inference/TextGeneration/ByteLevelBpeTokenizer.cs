@@ -164,12 +164,15 @@ public sealed class ByteLevelBpeTokenizer
     /// <summary>True for an added token marked special (not part of generated text).</summary>
     public bool IsSpecial(int id) => id >= 0 && id < _special.Length && _special[id];
 
-    /// <summary>The token ids of <paramref name="text"/>: added tokens where their text appears, BPE for the rest.</summary>
-    public int[] Encode(string text)
+    /// <summary>
+    /// The token ids of <paramref name="text"/>: added tokens where their text appears, BPE for the
+    /// rest; with <paramref name="addedTokens"/> false, all of it as plain text (untrusted content).
+    /// </summary>
+    public int[] Encode(string text, bool addedTokens = true)
     {
         var ids = new List<int>();
         var start = 0;
-        if (_addedPattern is not null)
+        if (addedTokens && _addedPattern is not null)
         {
             foreach (Match match in _addedPattern.Matches(text))
             {

@@ -51,9 +51,9 @@ public static class GenerationRequest
             for (var i = 0; i < messages.Count && problems.Count < 5; i++)
             {
                 var message = messages[i];
-                if (message is null || message.Role is not (ChatRoles.System or ChatRoles.User or ChatRoles.Assistant))
+                if (message is null || message.Role is not (ChatRoles.System or ChatRoles.Developer or ChatRoles.User or ChatRoles.Assistant))
                 {
-                    problems.Add($"Message {i}: 'role' must be system, user or assistant; got '{message?.Role}'.");
+                    problems.Add($"Message {i}: 'role' must be system, developer, user or assistant; got '{message?.Role}'.");
                 }
                 else if (message.Content is null)
                 {

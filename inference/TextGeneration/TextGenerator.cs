@@ -173,9 +173,27 @@ public sealed class TextGenerator : ILoadedModel
     public static (string Directory, string Model) Files(string source) =>
         Directory.Exists(source) ? (source, Path.Combine(source, ModelFile)) : (Path.GetDirectoryName(Path.GetFullPath(source))!, source);
 
-    /// <summary>The prompt's tokens: <paramref name="input"/>'s raw prompt as is, or its messages through the chat template.</summary>
-    public int[] PromptTokens(JobInput input) =>
-        Tokenizer.Encode(input.Prompt ?? ChatTemplate.Render(input.Messages ?? []));
+    /// <summary>
+    /// The prompt's tokens: <paramref name="input"/>'s raw prompt as is (added tokens in it are
+    /// tokens: a raw prompt is the caller's own template), or its messages through the chat template,
+    /// where only the template's text is matched against added tokens and each message's content
+    /// is encoded as plain text, so content cannot forge turns with <c>&lt;|im_end|&gt;</c>.
+    /// </summary>
+    public int[] PromptTokens(JobInput input)
+    {
+        if (input.Prompt is { } prompt)
+        {
+            return Tokenizer.Encode(prompt);
+        }
+
+        var ids = new List<int>();
+        foreach (var (text, content) in ChatTemplate.Parts(input.Messages ?? []))
+        {
+            ids.AddRange(Tokenizer.Encode(text, addedTokens: !content));
+        }
+
+        return [.. ids];
+    }
 
     /// <summary>
     /// Generates from <paramref name="prompt"/> until an end-of-sequence token, a stop sequence,
