@@ -53,7 +53,14 @@ public sealed record ModelOptions
     /// <summary>L2-normalise each embedding.</summary>
     public bool Normalize { get; init; } = true;
 
-    /// <summary>Text generation: tokens generated when a job does not say (<c>maxTokens</c>).</summary>
+    /// <summary>
+    /// Text generation: most tokens a job may ask for (<c>maxTokens</c>), never more than the
+    /// context length; published as the spec's <c>maxCompletionTokens</c>, the gateway's limit.
+    /// </summary>
+    [Range(1, 1 << 24)]
+    public int MaxCompletionTokens { get; init; } = 4096;
+
+    /// <summary>Text generation: tokens generated when a job does not say (<c>maxTokens</c>); a default, not a limit (see <see cref="MaxCompletionTokens"/>).</summary>
     [Range(1, 1 << 20)]
     public int MaxNewTokens { get; init; } = 256;
 

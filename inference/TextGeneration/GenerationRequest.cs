@@ -72,6 +72,11 @@ public static class GenerationRequest
         {
             problems.Add($"'maxTokens' must be at least 1; got {input.MaxTokens}.");
         }
+        else if (input.MaxTokens is { } maxTokens && ModelSpec.MaxCompletionTokensOf(model) is var limit && maxTokens > limit)
+        {
+            // MaxCompletionTokens is the limit (never above the context); MaxNewTokens is only the default.
+            problems.Add($"'maxTokens' is {maxTokens}; this model generates at most {limit} tokens per job.");
+        }
 
         if (input.Temperature is { } temperature && (float.IsNaN(temperature) || temperature < 0 || temperature > 2))
         {

@@ -1,5 +1,6 @@
 using System.Text;
 using InferenceGateway.Contracts;
+using InferenceGateway.Inference;
 using InferenceGateway.Inference.TextGeneration;
 
 namespace InferenceGateway.Tests.TextGeneration;
@@ -68,6 +69,19 @@ public sealed class TokenizerAndTemplateTests
 
         Assert.That(GenerationRequest.Validate(developer, TinyModel.Options()), Is.Null);
         Assert.That(generator.PromptTokens(developer), Is.EqualTo(generator.PromptTokens(system)));
+    }
+
+    [Test]
+    public void MaxTokens_IsLimitedByMaxCompletionTokens_NotByTheDefault_AndTheSpecPublishesIt()
+    {
+        var model = TinyModel.Options() with { MaxNewTokens = 24, MaxCompletionTokens = 100 };
+        var spec = ModelSpec.From("m", model, ExecutionProviderSelection.Cpu);
+        var huge = ModelSpec.From("m", model with { MaxCompletionTokens = 1 << 20 }, ExecutionProviderSelection.Cpu);
+
+        Assert.That(GenerationRequest.Validate(new JobInput { Prompt = "Hi", MaxTokens = 100 }, model), Is.Null, "above the default of 24 is allowed");
+        Assert.That(GenerationRequest.Validate(new JobInput { Prompt = "Hi", MaxTokens = 101 }, model)?.Message, Does.Contain("at most 100"));
+        Assert.That((spec.MaxNewTokens, spec.MaxCompletionTokens), Is.EqualTo((24, 100)));
+        Assert.That(huge.MaxCompletionTokens, Is.EqualTo(TinyModelWriter.ContextLength), "never above the context length");
     }
 
     [Test]
