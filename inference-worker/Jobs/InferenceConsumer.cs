@@ -150,7 +150,7 @@ public sealed class InferenceConsumer(
                 clock = Stopwatch.GetTimestamp();
                 armLimit();
                 outcome.Generation = await Task.Run(
-                    () => generator.Generate(generator.PromptTokens(job.Input), settings, (_, text) => stream!.WriteToken(text), cancellationToken: cancellationToken),
+                    () => generator.Generate(generator.PromptTokens(job.Input, cancellationToken), settings, (_, text) => stream!.WriteToken(text), cancellationToken: cancellationToken),
                     cancellationToken);
                 outcome.ExecutionMs = Stopwatch.GetElapsedTime(clock).TotalMilliseconds;
                 return outcome;

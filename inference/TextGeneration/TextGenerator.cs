@@ -179,17 +179,17 @@ public sealed class TextGenerator : ILoadedModel
     /// where only the template's text is matched against added tokens and each message's content
     /// is encoded as plain text, so content cannot forge turns with <c>&lt;|im_end|&gt;</c>.
     /// </summary>
-    public int[] PromptTokens(JobInput input)
+    public int[] PromptTokens(JobInput input, CancellationToken cancellationToken = default)
     {
         if (input.Prompt is { } prompt)
         {
-            return Tokenizer.Encode(prompt);
+            return Tokenizer.Encode(prompt, cancellationToken: cancellationToken);
         }
 
         var ids = new List<int>();
         foreach (var (text, content) in ChatTemplate.Parts(input.Messages ?? []))
         {
-            ids.AddRange(Tokenizer.Encode(text, addedTokens: !content));
+            ids.AddRange(Tokenizer.Encode(text, addedTokens: !content, cancellationToken));
         }
 
         return [.. ids];

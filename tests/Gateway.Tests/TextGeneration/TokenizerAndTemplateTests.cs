@@ -85,6 +85,58 @@ public sealed class TokenizerAndTemplateTests
     }
 
     [Test]
+    public void AVeryLongWordWithoutSpaces_EncodesAndDecodesBack_AndIsNotCached()
+    {
+        var tokenizer = ByteLevelBpeTokenizer.Load(Path.Combine(TinyModel.Directory, "tokenizer.json"));
+        var word = string.Concat(Enumerable.Repeat("theinxq", 200_000 / 7)) + "é";
+
+        var ids = tokenizer.Encode(word);
+
+        Assert.That(tokenizer.Decode(ids), Is.EqualTo(word));
+        Assert.That(ids, Has.Member(tokenizer.TokenId("he")!.Value).And.Member(tokenizer.TokenId("in")!.Value), "merges apply inside it");
+        Assert.That(tokenizer.CachedWords, Is.Zero, "a word over the cached length is not kept");
+    }
+
+    [Test]
+    public void TheEncodingCache_StaysWithinItsCapacity_OverManyDistinctWords()
+    {
+        var tokenizer = ByteLevelBpeTokenizer.Load(Path.Combine(TinyModel.Directory, "tokenizer.json"));
+        static string Word(int i)
+        {
+            var letters = new StringBuilder();
+            for (; i > 0; i /= 26)
+            {
+                letters.Append((char)('a' + (i % 26)));
+            }
+
+            return letters.ToString();
+        }
+
+        var peak = 0;
+        for (var batch = 0; batch < 30; batch++)
+        {
+            tokenizer.Encode(string.Join(' ', Enumerable.Range((batch * 1000) + 1, 1000).Select(Word)));
+            tokenizer.Encode(new string('z', 100 + batch)); // long words are never cached
+            peak = Math.Max(peak, tokenizer.CachedWords);
+        }
+
+        Assert.That(peak, Is.GreaterThan(0).And.LessThanOrEqualTo(ByteLevelBpeTokenizer.CacheCapacity));
+    }
+
+    [Test]
+    public void Bpe_MergesLowestRankFirst_LeftmostAmongEquals()
+    {
+        const string json = """
+            {"pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false,"use_regex":true},
+             "model":{"type":"BPE","vocab":{"a":0,"b":1,"aa":2,"aaa":3,"ab":4,"aab":5},"merges":["a a","aa a","a b","aa b"]}}
+            """;
+        var tokenizer = ByteLevelBpeTokenizer.Load(new MemoryStream(Encoding.UTF8.GetBytes(json)));
+
+        Assert.That(tokenizer.Encode("aaaaa"), Is.EqualTo(new[] { 2, 3 }), "(a, a) left to right: aa aa a; then (aa, a): aa aaa");
+        Assert.That(tokenizer.Encode("aaab"), Is.EqualTo(new[] { 3, 1 }), "(a, a): aa a b; (aa, a) outranks (a, b): aaa b");
+    }
+
+    [Test]
     public void Tokenizer_RefusesASentencePieceModel()
     {
         const string json = """{"model":{"type":"BPE","byte_fallback":true,"vocab":{},"merges":[]}}""";
