@@ -122,6 +122,27 @@ public sealed class TextGeneratorTests
     }
 
     [Test]
+    public void TopKSelection_DrawsExactlyWhatSortingTheWholeVocabularyDraws_TiesIncluded()
+    {
+        var random = new Random(5);
+        foreach (var (topK, topP) in new[] { (40, 1f), (40, 0.9f), (1, 1f), (5, 0.5f), (262, 0.95f) })
+        {
+            var sampler = new TokenSampler(0.8f, topP, topK, seed: 99);
+            var reference = new TokenSampler(0.8f, topP, topK: 0, seed: 99);
+            for (var step = 0; step < 200; step++)
+            {
+                // Coarse values, so many logits tie.
+                var logits = Enumerable.Range(0, 263).Select(_ => random.Next(0, 30) / 4f).ToArray();
+                var sorted = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).ToArray();
+                // The reference: the whole vocabulary sorted, every id past the k best masked out.
+                var masked = logits.Select((l, i) => Array.IndexOf(sorted, i) < topK ? l : float.NegativeInfinity).ToArray();
+
+                Assert.That(sampler.Next(logits), Is.EqualTo(reference.Next(masked)), $"top_k {topK}, top_p {topP}, step {step}");
+            }
+        }
+    }
+
+    [Test]
     public void TopK1_IsGreedy()
     {
         var topK1 = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 24, Temperature = 1.5f, TopK = 1, Seed = 7 });
