@@ -22,7 +22,18 @@ public sealed class ByteLevelBpeTokenizer
     public const int MaxCachedWordLength = 64;
 
     /// <summary>GPT-2's pre-tokenizer pattern (the ByteLevel pre-tokenizer's <c>use_regex</c>).</summary>
-    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+    /// <remarks>
+    /// .NET matches <c>\p{L}</c> per UTF-16 unit, so a letter outside the BMP (a surrogate pair)
+    /// would fall into the punctuation run, unlike Hugging Face's per-code-point regex. The pattern
+    /// treats the pairs of the main supplementary letter blocks as letters: Mathematical
+    /// Alphanumeric letters (U+1D400-U+1D7CD) and the CJK extensions (U+20000-U+3FFFF). Other
+    /// supplementary letters (historic scripts) and digits, and the patterns of a tokenizer.json
+    /// Split (Llama 3, Qwen2), still split per UTF-16 unit: a rare mismatch with the reference.
+    /// </remarks>
+    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?(?:\p{L}|" + SupplementaryLetter + @")+| ?\p{N}+| ?(?:(?!" + SupplementaryLetter + @")[^\s\p{L}\p{N}])+|\s+(?!\S)|\s+";
+
+    /// <summary>A surrogate pair in a supplementary block of letters (see <see cref="Gpt2Pattern"/>).</summary>
+    private const string SupplementaryLetter = @"\uD835[\uDC00-\uDFCD]|[\uD840-\uD8BF][\uDC00-\uDFFF]";
 
     private static readonly char[] ByteToChar = BuildBytesToUnicode();
     private static readonly Dictionary<char, byte> CharToByte = ByteToChar.Select((c, b) => (c, b)).ToDictionary(p => p.c, p => (byte)p.b);
@@ -294,6 +305,10 @@ public sealed class ByteLevelBpeTokenizer
 
         return bytes;
     }
+
+    /// <summary>The pre-tokens (words BPE runs on) of <paramref name="text"/> (tests).</summary>
+    internal IEnumerable<string> PreTokens(string text) =>
+        _split is null ? [text] : _split.Matches(text).Select(m => m.Value);
 
     private void EncodeOrdinary(string text, List<int> ids, CancellationToken cancellationToken)
     {

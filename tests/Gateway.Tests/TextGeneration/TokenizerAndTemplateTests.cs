@@ -137,6 +137,18 @@ public sealed class TokenizerAndTemplateTests
     }
 
     [Test]
+    public void PreTokenizer_KeepsSupplementaryPlaneLetters_TogetherLikeBmpLetters()
+    {
+        var tokenizer = ByteLevelBpeTokenizer.Load(Path.Combine(TinyModel.Directory, "tokenizer.json"));
+
+        Assert.That(tokenizer.PreTokens("ABC"), Is.EqualTo(new[] { "ABC" }));
+        Assert.That(tokenizer.PreTokens("𝐀𝐁𝐂 x𝐀y!𝐁 𠀀𠀁"), Is.EqualTo(new[] { "𝐀𝐁𝐂", " x𝐀y", "!", "𝐁", " 𠀀𠀁" }));
+        Assert.That(tokenizer.PreTokens("hi!🙂?"), Is.EqualTo(new[] { "hi", "!🙂?" }), "an emoji is not a letter: it stays in the punctuation run");
+        var text = "𝐀𝐁𝐂 x𝐀y!𝐁 𠀀𠀁 🙂";
+        Assert.That(tokenizer.Decode(tokenizer.Encode(text)), Is.EqualTo(text));
+    }
+
+    [Test]
     public void Tokenizer_RefusesASentencePieceModel()
     {
         const string json = """{"model":{"type":"BPE","byte_fallback":true,"vocab":{},"merges":[]}}""";
