@@ -53,9 +53,30 @@ public sealed record ModelOptions
     /// <summary>L2-normalise each embedding.</summary>
     public bool Normalize { get; init; } = true;
 
-    /// <summary>Text generation: tokens generated when a job does not say (<c>maxTokens</c>).</summary>
+    /// <summary>
+    /// Text generation: most tokens a job may ask for (<c>maxTokens</c>), never more than the
+    /// context length; published as the spec's <c>maxCompletionTokens</c>, the gateway's limit.
+    /// </summary>
+    [Range(1, 1 << 24)]
+    public int MaxCompletionTokens { get; init; } = 4096;
+
+    /// <summary>Text generation: tokens generated when a job does not say (<c>maxTokens</c>); a default, not a limit (see <see cref="MaxCompletionTokens"/>).</summary>
     [Range(1, 1 << 20)]
     public int MaxNewTokens { get; init; } = 256;
+
+    /// <summary>
+    /// Text generation: most prompt tokens a job may bring (never more than the context allows);
+    /// a longer prompt fails with <c>context_length_exceeded</c>.
+    /// </summary>
+    [Range(1, 1 << 24)]
+    public int MaxPromptTokens { get; init; } = 8192;
+
+    /// <summary>
+    /// Text generation: prompt tokens fed to the model per call while prefilling. The prompt's
+    /// logits are [1, chunk, vocabulary] floats, so this bounds prefill memory (512 × 152k ≈ 300 MB).
+    /// </summary>
+    [Range(1, 1 << 20)]
+    public int PrefillChunkTokens { get; init; } = 512;
 
     /// <summary>
     /// Text generation: most tokens the model sees at once, prompt and output; 0 takes

@@ -46,6 +46,15 @@ public sealed record ModelSpec
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? MaxNewTokens { get; init; }
 
+    /// <summary>
+    /// Text generation: most tokens a job may ask for (<c>maxTokens</c>): the configured
+    /// <see cref="ModelOptions.MaxCompletionTokens"/>, never above the context length. The gateway's
+    /// limit; <see cref="MaxNewTokens"/> is only the default.
+    /// </summary>
+    [JsonPropertyName("maxCompletionTokens")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MaxCompletionTokens { get; init; }
+
     /// <summary><c>cpu</c> or <c>cuda</c>: the provider actually in use, after any fallback.</summary>
     [JsonPropertyName("executionProvider")]
     public required string ExecutionProvider { get; init; }
@@ -63,11 +72,15 @@ public sealed record ModelSpec
         Normalize = model.Normalize,
         ContextLength = model.Runtime == ModelRuntimes.TextGeneration ? ContextLengthOf(model) : null,
         MaxNewTokens = model.Runtime == ModelRuntimes.TextGeneration ? model.MaxNewTokens : null,
+        MaxCompletionTokens = model.Runtime == ModelRuntimes.TextGeneration ? MaxCompletionTokensOf(model) : null,
         ExecutionProvider = provider.ActiveName,
     };
 
+    /// <summary>Most tokens a generation job may ask for: <see cref="ModelOptions.MaxCompletionTokens"/>, never above the context length.</summary>
+    public static int MaxCompletionTokensOf(ModelOptions model) => Math.Min(model.MaxCompletionTokens, ContextLengthOf(model));
+
     /// <summary>The configured context length, else <c>max_position_embeddings</c> from the folder's config.json, else the default: what the generator will use.</summary>
-    private static int ContextLengthOf(ModelOptions model)
+    public static int ContextLengthOf(ModelOptions model)
     {
         if (model.ContextLength > 0)
         {

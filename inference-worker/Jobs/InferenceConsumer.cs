@@ -79,14 +79,33 @@ public sealed class InferenceConsumer(
         // The job's own limit counts its execution, from the moment the execution clock starts
         // (model loading is init, billed but not held against it), so a run stopped at the limit
         // is billed at least the limit.
-        Action armLimit = job.ExecutionTimeoutMs is > 0 ? () => run.CancelAfter(TimeSpan.FromMilliseconds(limitMs)) : () => { };
+        // The timer is a thread-pool timer, and on a loaded machine it fired seconds late (a 300 ms
+        // limit measured stopping at 600 ms to 2.4 s, and once not within 90 s under the full test
+        // suite), so a generation also checks the limit itself after every token (checkLimit).
+        var executionStart = 0L;
+        Action armLimit = job.ExecutionTimeoutMs is > 0
+            ? () =>
+            {
+                executionStart = Stopwatch.GetTimestamp();
+                run.CancelAfter(TimeSpan.FromMilliseconds(limitMs));
+            }
+        : () => { };
+        Action checkLimit = job.ExecutionTimeoutMs is > 0
+            ? () =>
+            {
+                if (executionStart != 0 && Stopwatch.GetElapsedTime(executionStart).TotalMilliseconds >= limitMs)
+                {
+                    run.Cancel();
+                }
+            }
+        : () => { };
 
         // input.stream: chunks go to the log through the writer while the model runs; disposing
         // it without completing (the worker is stopping) drops what is pending.
         // Generation jobs always stream their tokens.
         var generation = models.KindOf(job.Model) == ModelKinds.TextGeneration;
         await using var stream = job.Input.Stream || generation ? streams.Open(job.JobId, started.Seq) : null;
-        var outcome = await RunModelAsync(job, stream, armLimit, run.Token);
+        var outcome = await RunModelAsync(job, stream, armLimit, checkLimit, run.Token);
         if (outcome.Stopped && lifetime.Aborted.IsCancellationRequested)
         {
             // Shutting down: not the job's fault. The event source releases the message.
@@ -119,7 +138,7 @@ public sealed class InferenceConsumer(
         Log.JobFinished(logger, job.JobId, type, outcome.ExecutionMs, queueMs, outcome.ColdStart);
     }
 
-    private async Task<ModelOutcome> RunModelAsync(JobMessage job, JobStreamWriter? stream, Action armLimit, CancellationToken cancellationToken)
+    private async Task<ModelOutcome> RunModelAsync(JobMessage job, JobStreamWriter? stream, Action armLimit, Action checkLimit, CancellationToken cancellationToken)
     {
         var texts = job.Input.Texts ?? [];
         var outcome = new ModelOutcome();
@@ -153,12 +172,24 @@ public sealed class InferenceConsumer(
             if (generation)
             {
                 var generator = lease.Generator;
-                var settings = GenerationRequest.Settings(job.Input, models.OptionsOf(job.Model));
+                var settings = GenerationRequest.Settings(job.Input, models.OptionsOf(job.Model), job.JobId);
                 clock = Stopwatch.GetTimestamp();
                 armLimit();
-                outcome.Generation = await Task.Run(
-                    () => generator.Generate(generator.PromptTokens(job.Input), settings, (_, text) => stream!.WriteToken(text), cancellationToken: cancellationToken),
-                    cancellationToken);
+                // A dedicated thread, not a pool thread held for the whole generation: the pool runs
+                // the timers and the Redis continuations this job and others wait on.
+                outcome.Generation = await Task.Factory.StartNew(
+                    () => generator.Generate(
+                        generator.PromptTokens(job.Input, cancellationToken),
+                        settings,
+                        (_, text) =>
+                        {
+                            stream!.WriteToken(text);
+                            checkLimit();
+                        },
+                        cancellationToken: cancellationToken),
+                    cancellationToken,
+                    TaskCreationOptions.LongRunning,
+                    TaskScheduler.Default);
                 outcome.ExecutionMs = Stopwatch.GetElapsedTime(clock).TotalMilliseconds;
                 return outcome;
             }

@@ -15,8 +15,25 @@ namespace InferenceGateway.Inference.TextGeneration;
 /// </summary>
 public sealed class ByteLevelBpeTokenizer
 {
+    /// <summary>Most words the encoding cache holds; when full it is emptied.</summary>
+    public const int CacheCapacity = 10_000;
+
+    /// <summary>Longer words are not cached: they are rare, and caching user text of any length would grow without bound.</summary>
+    public const int MaxCachedWordLength = 64;
+
     /// <summary>GPT-2's pre-tokenizer pattern (the ByteLevel pre-tokenizer's <c>use_regex</c>).</summary>
-    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+    /// <remarks>
+    /// .NET matches <c>\p{L}</c> per UTF-16 unit, so a letter outside the BMP (a surrogate pair)
+    /// would fall into the punctuation run, unlike Hugging Face's per-code-point regex. The pattern
+    /// treats the pairs of the main supplementary letter blocks as letters: Mathematical
+    /// Alphanumeric letters (U+1D400-U+1D7CD) and the CJK extensions (U+20000-U+3FFFF). Other
+    /// supplementary letters (historic scripts) and digits, and the patterns of a tokenizer.json
+    /// Split (Llama 3, Qwen2), still split per UTF-16 unit: a rare mismatch with the reference.
+    /// </remarks>
+    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?(?:\p{L}|" + SupplementaryLetter + @")+| ?\p{N}+| ?(?:(?!" + SupplementaryLetter + @")[^\s\p{L}\p{N}])+|\s+(?!\S)|\s+";
+
+    /// <summary>A surrogate pair in a supplementary block of letters (see <see cref="Gpt2Pattern"/>).</summary>
+    private const string SupplementaryLetter = @"\uD835[\uDC00-\uDFCD]|[\uD840-\uD8BF][\uDC00-\uDFFF]";
 
     private static readonly char[] ByteToChar = BuildBytesToUnicode();
     private static readonly Dictionary<char, byte> CharToByte = ByteToChar.Select((c, b) => (c, b)).ToDictionary(p => p.c, p => (byte)p.b);
@@ -33,6 +50,7 @@ public sealed class ByteLevelBpeTokenizer
     private readonly bool _ignoreMerges;
     private readonly bool _nfc;
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private int _cacheAdds;
 
     private ByteLevelBpeTokenizer(
         Dictionary<string, int> vocab,
@@ -71,6 +89,9 @@ public sealed class ByteLevelBpeTokenizer
             ? null
             : new Regex(string.Join('|', _added.Select(a => Regex.Escape(a.Content))), RegexOptions.CultureInvariant);
     }
+
+    /// <summary>Words in the encoding cache now (at most <see cref="CacheCapacity"/>).</summary>
+    public int CachedWords => _cache.Count;
 
     /// <summary>Ids 0 .. VocabularySize - 1 (the largest id plus one).</summary>
     public int VocabularySize => _tokens.Length;
@@ -158,25 +179,31 @@ public sealed class ByteLevelBpeTokenizer
         _added.FirstOrDefault(a => a.Content == token) is { Content: not null } added ? added.Id
         : _vocab.TryGetValue(token, out var id) ? id : null;
 
+    /// <summary>True when <paramref name="id"/> is a token of this vocabulary (ids may have gaps).</summary>
+    public bool HasToken(int id) => id >= 0 && id < _tokenBytes.Length && _tokenBytes[id] is not null;
+
     /// <summary>True for an added token marked special (not part of generated text).</summary>
     public bool IsSpecial(int id) => id >= 0 && id < _special.Length && _special[id];
 
-    /// <summary>The token ids of <paramref name="text"/>: added tokens where their text appears, BPE for the rest.</summary>
-    public int[] Encode(string text)
+    /// <summary>
+    /// The token ids of <paramref name="text"/>: added tokens where their text appears, BPE for the
+    /// rest; with <paramref name="addedTokens"/> false, all of it as plain text (untrusted content).
+    /// </summary>
+    public int[] Encode(string text, bool addedTokens = true, CancellationToken cancellationToken = default)
     {
         var ids = new List<int>();
         var start = 0;
-        if (_addedPattern is not null)
+        if (addedTokens && _addedPattern is not null)
         {
             foreach (Match match in _addedPattern.Matches(text))
             {
-                EncodeOrdinary(text[start..match.Index], ids);
+                EncodeOrdinary(text[start..match.Index], ids, cancellationToken);
                 ids.Add(_added.First(a => a.Content == match.Value).Id);
                 start = match.Index + match.Length;
             }
         }
 
-        EncodeOrdinary(text[start..], ids);
+        EncodeOrdinary(text[start..], ids, cancellationToken);
         return [.. ids];
     }
 
@@ -279,7 +306,11 @@ public sealed class ByteLevelBpeTokenizer
         return bytes;
     }
 
-    private void EncodeOrdinary(string text, List<int> ids)
+    /// <summary>The pre-tokens (words BPE runs on) of <paramref name="text"/> (tests).</summary>
+    internal IEnumerable<string> PreTokens(string text) =>
+        _split is null ? [text] : _split.Matches(text).Select(m => m.Value);
+
+    private void EncodeOrdinary(string text, List<int> ids, CancellationToken cancellationToken)
     {
         if (text.Length == 0)
         {
@@ -304,13 +335,15 @@ public sealed class ByteLevelBpeTokenizer
 
         foreach (Match match in _split.Matches(text))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             ids.AddRange(EncodeWord(match.Value));
         }
     }
 
     private int[] EncodeWord(string word)
     {
-        if (_cache.TryGetValue(word, out var cached))
+        var cacheable = word.Length <= MaxCachedWordLength;
+        if (cacheable && _cache.TryGetValue(word, out var cached))
         {
             return cached;
         }
@@ -323,61 +356,88 @@ public sealed class ByteLevelBpeTokenizer
         }
 
         var mapped = chars.ToString();
-        int[] result;
-        if (_ignoreMerges && _vocab.TryGetValue(mapped, out var whole))
+        var result = _ignoreMerges && _vocab.TryGetValue(mapped, out var whole) ? [whole] : Merge(mapped);
+        if (cacheable)
         {
-            result = [whole];
-        }
-        else
-        {
-            var parts = mapped.Select(c => c.ToString()).ToList();
-            while (parts.Count > 1)
+            // Bounded: when full, start over (cheaper than LRU bookkeeping on every hit, and the
+            // common words come back at once). A counter, not ConcurrentDictionary.Count (all locks).
+            if (Interlocked.Increment(ref _cacheAdds) > CacheCapacity)
             {
-                var best = -1;
-                var bestRank = int.MaxValue;
-                for (var i = 0; i < parts.Count - 1; i++)
-                {
-                    if (_mergeRanks.TryGetValue((parts[i], parts[i + 1]), out var rank) && rank < bestRank)
-                    {
-                        bestRank = rank;
-                        best = i;
-                    }
-                }
-
-                if (best < 0)
-                {
-                    break;
-                }
-
-                // Merge every occurrence of the best pair, left to right, as the reference does.
-                var (left, right) = (parts[best], parts[best + 1]);
-                var next = new List<string>(parts.Count);
-                for (var i = 0; i < parts.Count; i++)
-                {
-                    if (i < parts.Count - 1 && parts[i] == left && parts[i + 1] == right)
-                    {
-                        next.Add(left + right);
-                        i++;
-                    }
-                    else
-                    {
-                        next.Add(parts[i]);
-                    }
-                }
-
-                parts = next;
+                _cache.Clear();
+                Interlocked.Exchange(ref _cacheAdds, 1);
             }
 
-            result = [.. parts.Select(p => _vocab.TryGetValue(p, out var id)
-                ? id
-                : throw new InvalidOperationException($"Token '{p}' is not in the vocabulary (a byte-level vocabulary has every byte)."))];
-        }
-
-        if (_cache.Count < 100_000)
-        {
             _cache.TryAdd(word, result);
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// BPE over a word's byte characters: repeatedly merges the adjacent pair of lowest rank, the
+    /// leftmost first among equals (what merging every occurrence left to right does), with the
+    /// symbols in a linked list and the candidate pairs in a priority queue: O(n log n) in the
+    /// word's length rather than O(n²), so one 200,000-character "word" with no space is cheap.
+    /// </summary>
+    private int[] Merge(string mapped)
+    {
+        var n = mapped.Length;
+        var symbols = new string?[n];
+        var next = new int[n];
+        var previous = new int[n];
+        for (var i = 0; i < n; i++)
+        {
+            symbols[i] = mapped[i].ToString();
+            next[i] = i + 1 < n ? i + 1 : -1;
+            previous[i] = i - 1;
+        }
+
+        var queue = new PriorityQueue<(int Left, string LeftText, string RightText), (int Rank, int Left)>();
+        void Consider(int left)
+        {
+            if (left >= 0 && next[left] is var right and >= 0
+                && _mergeRanks.TryGetValue((symbols[left]!, symbols[right]!), out var rank))
+            {
+                queue.Enqueue((left, symbols[left]!, symbols[right]!), (rank, left));
+            }
+        }
+
+        for (var i = 0; i < n - 1; i++)
+        {
+            Consider(i);
+        }
+
+        while (queue.TryDequeue(out var pair, out _))
+        {
+            var (left, leftText, rightText) = pair;
+            var right = next[left];
+            // Stale: either symbol has merged since this pair was queued.
+            if (symbols[left] is not { } l || right < 0 || !ReferenceEquals(l, leftText) || !ReferenceEquals(symbols[right], rightText))
+            {
+                continue;
+            }
+
+            symbols[left] = leftText + rightText;
+            symbols[right] = null;
+            next[left] = next[right];
+            if (next[right] >= 0)
+            {
+                previous[next[right]] = left;
+            }
+
+            Consider(previous[left]);
+            Consider(left);
+        }
+
+        var ids = new List<int>();
+        for (var i = 0; i >= 0; i = next[i])
+        {
+            var part = symbols[i]!;
+            ids.Add(_vocab.TryGetValue(part, out var id)
+                ? id
+                : throw new InvalidOperationException($"Token '{part}' is not in the vocabulary (a byte-level vocabulary has every byte)."));
+        }
+
+        return [.. ids];
     }
 }

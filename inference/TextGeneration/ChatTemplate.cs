@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using InferenceGateway.Contracts;
@@ -100,27 +99,70 @@ public sealed record ChatTemplate
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>The prompt for <paramref name="messages"/>, ending with the assistant's open turn.</summary>
-    public string Render(IReadOnlyList<ChatMessage> messages)
+    public string Render(IReadOnlyList<ChatMessage> messages) => string.Concat(Parts(messages).Select(p => p.Text));
+
+    /// <summary>
+    /// The prompt for <paramref name="messages"/> in order as the template's own text
+    /// (<c>Content</c> false: its special tokens are tokens) and the messages' contents (true: plain
+    /// text, so a message that contains <c>&lt;|im_end|&gt;</c> cannot close its turn and forge another).
+    /// A <c>developer</c> message (OpenAI's newer name for system) renders as a system message.
+    /// </summary>
+    public IEnumerable<(string Text, bool Content)> Parts(IReadOnlyList<ChatMessage> messages)
     {
-        var prompt = new StringBuilder(Prefix);
-        if (DefaultSystem is { } system && !messages.Any(m => m.Role == ChatRoles.System))
+        if (Prefix.Length > 0)
         {
-            prompt.Append(System.Replace("{content}", system, StringComparison.Ordinal));
+            yield return (Prefix, false);
+        }
+
+        if (DefaultSystem is { } system && !messages.Any(m => m.Role is ChatRoles.System or ChatRoles.Developer))
+        {
+            foreach (var part in Fill(System, system))
+            {
+                yield return part;
+            }
         }
 
         foreach (var message in messages)
         {
             var pattern = message.Role switch
             {
-                ChatRoles.System => System,
+                ChatRoles.System or ChatRoles.Developer => System,
                 ChatRoles.User => User,
                 ChatRoles.Assistant => Assistant,
                 _ => throw new ArgumentException($"Unknown role '{message.Role}'.", nameof(messages)),
             };
-            prompt.Append(pattern.Replace("{content}", message.Content, StringComparison.Ordinal));
+            foreach (var part in Fill(pattern, message.Content))
+            {
+                yield return part;
+            }
         }
 
-        return prompt.Append(GenerationPrompt).ToString();
+        yield return (GenerationPrompt, false);
+    }
+
+    private static IEnumerable<(string Text, bool Content)> Fill(string pattern, string content)
+    {
+        const string Placeholder = "{content}";
+        var start = 0;
+        for (var at = pattern.IndexOf(Placeholder, StringComparison.Ordinal); at >= 0; at = pattern.IndexOf(Placeholder, start, StringComparison.Ordinal))
+        {
+            if (at > start)
+            {
+                yield return (pattern[start..at], false);
+            }
+
+            if (content.Length > 0)
+            {
+                yield return (content, true);
+            }
+
+            start = at + Placeholder.Length;
+        }
+
+        if (start < pattern.Length)
+        {
+            yield return (pattern[start..], false);
+        }
     }
 }
 
@@ -129,4 +171,7 @@ public static class ChatRoles
     public const string System = "system";
     public const string User = "user";
     public const string Assistant = "assistant";
+
+    /// <summary>OpenAI's newer name for the system role; rendered as <see cref="System"/>.</summary>
+    public const string Developer = "developer";
 }

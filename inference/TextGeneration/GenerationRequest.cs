@@ -1,3 +1,5 @@
+using System.IO.Hashing;
+using System.Text;
 using InferenceGateway.Contracts;
 
 namespace InferenceGateway.Inference.TextGeneration;
@@ -49,9 +51,9 @@ public static class GenerationRequest
             for (var i = 0; i < messages.Count && problems.Count < 5; i++)
             {
                 var message = messages[i];
-                if (message is null || message.Role is not (ChatRoles.System or ChatRoles.User or ChatRoles.Assistant))
+                if (message is null || message.Role is not (ChatRoles.System or ChatRoles.Developer or ChatRoles.User or ChatRoles.Assistant))
                 {
-                    problems.Add($"Message {i}: 'role' must be system, user or assistant; got '{message?.Role}'.");
+                    problems.Add($"Message {i}: 'role' must be system, developer, user or assistant; got '{message?.Role}'.");
                 }
                 else if (message.Content is null)
                 {
@@ -69,6 +71,11 @@ public static class GenerationRequest
         if (input.MaxTokens is < 1)
         {
             problems.Add($"'maxTokens' must be at least 1; got {input.MaxTokens}.");
+        }
+        else if (input.MaxTokens is { } maxTokens && ModelSpec.MaxCompletionTokensOf(model) is var limit && maxTokens > limit)
+        {
+            // MaxCompletionTokens is the limit (never above the context); MaxNewTokens is only the default.
+            problems.Add($"'maxTokens' is {maxTokens}; this model generates at most {limit} tokens per job.");
         }
 
         if (input.Temperature is { } temperature && (float.IsNaN(temperature) || temperature < 0 || temperature > 2))
@@ -94,14 +101,25 @@ public static class GenerationRequest
         return problems.Count == 0 ? null : new JobError(InvalidInput, string.Join(' ', problems));
     }
 
-    /// <summary>The settings of a valid <paramref name="input"/>; with a temperature above 0 and no seed, a random seed.</summary>
-    public static GenerationSettings Settings(JobInput input, ModelOptions model) => new()
+    /// <summary>
+    /// The settings of a valid <paramref name="input"/>. With no seed, the seed is derived from
+    /// <paramref name="jobId"/> (<see cref="DefaultSeed"/>), so a redelivered job (a worker restart,
+    /// a visibility timeout) generates the same text again and a client already streaming it is not
+    /// handed a different continuation.
+    /// </summary>
+    public static GenerationSettings Settings(JobInput input, ModelOptions model, string jobId) => new()
     {
         MaxNewTokens = input.MaxTokens ?? model.MaxNewTokens,
         Temperature = input.Temperature ?? 0,
         TopP = input.TopP ?? 1,
         TopK = input.TopK ?? 0,
-        Seed = input.Seed ?? Random.Shared.NextInt64(),
+        Seed = input.Seed ?? DefaultSeed(jobId),
         Stop = input.Stop ?? [],
+        MaxPromptTokens = model.MaxPromptTokens,
+        PrefillChunkTokens = model.PrefillChunkTokens,
     };
+
+    /// <summary>A stable seed for a job that gave none: XxHash64 of its id's UTF-8 bytes (the same on every machine and run).</summary>
+    public static long DefaultSeed(string jobId) =>
+        unchecked((long)XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(jobId)));
 }

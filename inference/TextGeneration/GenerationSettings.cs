@@ -22,6 +22,15 @@ public sealed record GenerationSettings
     public IReadOnlyList<string> Stop { get; init; } = [];
 
     /// <summary>
+    /// Prompt tokens fed per model call while prefilling (through the KV cache); the logits of a
+    /// call are [1, chunk, vocabulary] floats, so this bounds prefill memory. 0 feeds the prompt at once.
+    /// </summary>
+    public int PrefillChunkTokens { get; init; } = 512;
+
+    /// <summary>Most prompt tokens accepted (0: only the context limits it); more fails with <c>context_length_exceeded</c>.</summary>
+    public int MaxPromptTokens { get; init; }
+
+    /// <summary>
     /// Feed each step only the new token and the cached keys and values (true, the default), or
     /// the whole sequence again with no cache (a baseline for benchmarks and tests).
     /// </summary>

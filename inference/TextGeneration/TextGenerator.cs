@@ -10,8 +10,9 @@ namespace InferenceGateway.Inference.TextGeneration;
 /// <c>text-generation-with-past</c>: inputs <c>input_ids</c>, <c>attention_mask</c>, optionally
 /// <c>position_ids</c>, and <c>past_key_values.{i}.key/value</c>; outputs <c>logits</c> and
 /// <c>present.{i}.key/value</c>. Layers, KV heads and head size come from the session's input
-/// metadata. The prompt runs once with an empty past; each later step feeds only the new token
-/// with the previous step's presents as its past. Thread-safe: each generation has its own state.
+/// metadata. The prompt runs in chunks of <see cref="GenerationSettings.PrefillChunkTokens"/>, the
+/// first with an empty past; each later step feeds only the new token with the previous step's
+/// presents as its past. Thread-safe: each generation has its own state.
 /// </summary>
 public sealed class TextGenerator : ILoadedModel
 {
@@ -31,6 +32,7 @@ public sealed class TextGenerator : ILoadedModel
     private readonly long _kvHeads;
     private readonly long _headDim;
     private readonly HashSet<int> _eos;
+    private Tuple<int, int[]>? _notTokens; // the logits width, and the ids under it the tokenizer has no token for
 
     private TextGenerator(string name, InferenceSession session, byte[]? modelBytes, ModelLoadInfo loadInfo, ByteLevelBpeTokenizer tokenizer, ChatTemplate template, int contextLength, HashSet<int> eos)
     {
@@ -171,9 +173,27 @@ public sealed class TextGenerator : ILoadedModel
     public static (string Directory, string Model) Files(string source) =>
         Directory.Exists(source) ? (source, Path.Combine(source, ModelFile)) : (Path.GetDirectoryName(Path.GetFullPath(source))!, source);
 
-    /// <summary>The prompt's tokens: <paramref name="input"/>'s raw prompt as is, or its messages through the chat template.</summary>
-    public int[] PromptTokens(JobInput input) =>
-        Tokenizer.Encode(input.Prompt ?? ChatTemplate.Render(input.Messages ?? []));
+    /// <summary>
+    /// The prompt's tokens: <paramref name="input"/>'s raw prompt as is (added tokens in it are
+    /// tokens: a raw prompt is the caller's own template), or its messages through the chat template,
+    /// where only the template's text is matched against added tokens and each message's content
+    /// is encoded as plain text, so content cannot forge turns with <c>&lt;|im_end|&gt;</c>.
+    /// </summary>
+    public int[] PromptTokens(JobInput input, CancellationToken cancellationToken = default)
+    {
+        if (input.Prompt is { } prompt)
+        {
+            return Tokenizer.Encode(prompt, cancellationToken: cancellationToken);
+        }
+
+        var ids = new List<int>();
+        foreach (var (text, content) in ChatTemplate.Parts(input.Messages ?? []))
+        {
+            ids.AddRange(Tokenizer.Encode(text, addedTokens: !content, cancellationToken));
+        }
+
+        return [.. ids];
+    }
 
     /// <summary>
     /// Generates from <paramref name="prompt"/> until an end-of-sequence token, a stop sequence,
@@ -201,6 +221,12 @@ public sealed class TextGenerator : ILoadedModel
             throw new GenerationInputException("context_length_exceeded", $"The prompt has {prompt.Count} tokens; the model's context is {ContextLength}, so there is no room to generate.");
         }
 
+        if (settings.MaxPromptTokens > 0 && prompt.Count > settings.MaxPromptTokens)
+        {
+            throw new GenerationInputException("context_length_exceeded", $"The prompt has {prompt.Count} tokens; this model takes at most {settings.MaxPromptTokens}.");
+        }
+
+        var chunk = settings.UseKvCache && settings.PrefillChunkTokens > 0 ? settings.PrefillChunkTokens : int.MaxValue;
         var sampler = new TokenSampler(settings.Temperature, settings.TopP, settings.TopK, settings.Seed);
         var text = new TextStream(settings.Stop);
         var sequence = new List<long>(Math.Min(prompt.Count + settings.MaxNewTokens, ContextLength));
@@ -227,9 +253,11 @@ public sealed class TextGenerator : ILoadedModel
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var start = settings.UseKvCache ? fed : 0;
-                var count = sequence.Count - start;
+                // The prompt goes in chunks through the cache, so no step's logits are wider than
+                // [1, chunk, vocabulary] (a 30k-token prompt at once over a 152k vocabulary would be 18 GB).
+                var count = Math.Min(sequence.Count - start, chunk);
                 var ids = sequence.GetRange(start, count).ToArray();
-                var mask = new long[sequence.Count];
+                var mask = new long[start + count];
                 Array.Fill(mask, 1L);
                 var positions = new long[count];
                 for (var i = 0; i < count; i++)
@@ -252,13 +280,23 @@ public sealed class TextGenerator : ILoadedModel
                 }
 
                 var outputs = _session.Run(runOptions, names, values, outputNames);
+                if (start + count < sequence.Count)
+                {
+                    // More prompt to prefill: only the cache matters, not these logits.
+                    cache?.Dispose();
+                    cache = outputs;
+                    fed = start + count;
+                    continue;
+                }
+
                 int next;
                 try
                 {
                     var logits = outputs[0].GetTensorDataAsSpan<float>();
                     var vocabulary = (int)outputs[0].GetTensorTypeAndShape().Shape[^1];
-                    var last = logits.Slice((count - 1) * vocabulary, vocabulary);
-                    onLogits?.Invoke(last.ToArray());
+                    var last = logits.Slice((count - 1) * vocabulary, vocabulary).ToArray();
+                    onLogits?.Invoke(last);
+                    MaskNonTokens(last);
                     next = sampler.Next(last);
                 }
                 catch
@@ -303,6 +341,26 @@ public sealed class TextGenerator : ILoadedModel
         }
 
         return new GenerationOutput(text.Text, finish, prompt.Count, generated);
+    }
+
+    /// <summary>
+    /// Sets to -inf the logits of ids the tokenizer has no token for: ids at or past its vocabulary
+    /// (exports pad the logits, e.g. Qwen2.5's 151,936 logits over about 151,665 tokens) and gaps
+    /// in its ids. Neither greedy decoding nor sampling can then pick an id that has no text.
+    /// </summary>
+    private void MaskNonTokens(float[] logits)
+    {
+        var notTokens = _notTokens;
+        if (notTokens is null || notTokens.Item1 != logits.Length)
+        {
+            notTokens = Tuple.Create(logits.Length, Enumerable.Range(0, logits.Length).Where(id => !Tokenizer.HasToken(id)).ToArray());
+            _notTokens = notTokens;
+        }
+
+        foreach (var id in notTokens.Item2)
+        {
+            logits[id] = float.NegativeInfinity;
+        }
     }
 
     public void Dispose()

@@ -4,6 +4,8 @@ namespace InferenceGateway.Inference.TextGeneration;
 /// Picks the next token from a step's logits: the most likely one (greedy) when the temperature is
 /// 0, else a draw at that temperature among the top-k tokens and then the top-p nucleus, from a
 /// xoshiro256** generator seeded by the job, so a seed gives the same tokens on any machine.
+/// With a top-k only the k best are selected and sorted; with none (top_k 0) the whole vocabulary
+/// is sorted each token, because the draw walks the candidates in that order.
 /// </summary>
 public sealed class TokenSampler
 {
@@ -37,16 +39,35 @@ public sealed class TokenSampler
             return ArgMax(logits);
         }
 
-        // Candidates in descending logit order (ties by id), cut to top-k.
-        var order = new int[logits.Length];
-        for (var i = 0; i < order.Length; i++)
+        // Candidates in descending logit order (ties by id), cut to top-k: with a top-k, only the k
+        // best are selected (a bounded heap, O(n log k)) and sorted, the same candidates in the
+        // same order as sorting the whole vocabulary, so seeded draws do not change.
+        int[] order;
+        int count;
+        if (_topK > 0 && _topK < logits.Length)
         {
-            order[i] = i;
+            order = Best(logits, _topK);
+            count = order.Length;
+        }
+        else
+        {
+            order = new int[logits.Length];
+            for (var i = 0; i < order.Length; i++)
+            {
+                order[i] = i;
+            }
+
+            var all = logits.ToArray();
+            Array.Sort(order, (a, b) => all[b].CompareTo(all[a]) is var c && c != 0 ? c : a.CompareTo(b));
+            count = order.Length;
         }
 
-        var values = logits.ToArray();
-        Array.Sort(order, (a, b) => values[b].CompareTo(values[a]) is var c && c != 0 ? c : a.CompareTo(b));
-        var count = _topK > 0 ? Math.Min(_topK, order.Length) : order.Length;
+        var values = logits;
+        // Masked ids (-inf: no token) are never candidates, even as the rounding fallback below.
+        while (count > 1 && float.IsNegativeInfinity(values[order[count - 1]]))
+        {
+            count--;
+        }
 
         var max = values[order[0]];
         var probabilities = new double[count];
@@ -91,6 +112,32 @@ public sealed class TokenSampler
         return order[count - 1];
     }
 
+    /// <summary>The <paramref name="k"/> best ids, best first: higher logit, then lower id.</summary>
+    private static int[] Best(ReadOnlySpan<float> logits, int k)
+    {
+        // A min-heap whose root is the worst kept candidate (lower logit, or a higher id among equals).
+        var heap = new PriorityQueue<int, (float Logit, int Id)>(k, WorstFirst.Instance);
+        for (var id = 0; id < logits.Length; id++)
+        {
+            if (heap.Count < k)
+            {
+                heap.Enqueue(id, (logits[id], id));
+            }
+            else if (heap.TryPeek(out _, out var worst) && WorstFirst.Instance.Compare((logits[id], id), worst) > 0)
+            {
+                heap.EnqueueDequeue(id, (logits[id], id));
+            }
+        }
+
+        var best = new int[heap.Count];
+        for (var i = best.Length - 1; i >= 0; i--)
+        {
+            best[i] = heap.Dequeue();
+        }
+
+        return best;
+    }
+
     public static int ArgMax(ReadOnlySpan<float> logits)
     {
         var best = 0;
@@ -103,6 +150,15 @@ public sealed class TokenSampler
         }
 
         return best;
+    }
+
+    /// <summary>Orders candidates worst first: a lower logit, or a higher id among equal logits.</summary>
+    private sealed class WorstFirst : IComparer<(float Logit, int Id)>
+    {
+        public static readonly WorstFirst Instance = new();
+
+        public int Compare((float Logit, int Id) x, (float Logit, int Id) y) =>
+            x.Logit.CompareTo(y.Logit) is var c && c != 0 ? c : y.Id.CompareTo(x.Id);
     }
 
     private static ulong SplitMix(ref ulong x)

@@ -36,6 +36,7 @@ public sealed class GenerationJobTests
         // Room for a generation long enough to cancel in the middle.
         configuration[$"Models:{TinyModelWriter.ModelName}:ContextLength"] = "400000";
         configuration[$"Models:{TinyModelWriter.ModelName}:MaxNewTokens"] = "24";
+        configuration[$"Models:{TinyModelWriter.ModelName}:MaxCompletionTokens"] = "390000";
         _worker = await WorkerServer.StartAsync(configuration);
         _store = _worker.Services.GetRequiredService<RedisJobStore>();
         _queueUrl = (await _worker.Services.GetRequiredService<JobQueue>().GetUrlsAsync()).Jobs;

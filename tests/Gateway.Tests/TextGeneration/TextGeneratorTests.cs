@@ -61,6 +61,88 @@ public sealed class TextGeneratorTests
     }
 
     [Test]
+    public void AJobWithoutASeed_RunTwice_GeneratesTheSameTokens_AndAnotherJobDiffers()
+    {
+        var input = new JobInput { Prompt = "Once upon a time, the model said", MaxTokens = 32, Temperature = 1.0f };
+        var model = TinyModel.Options();
+        var jobId = $"job-{Guid.NewGuid():N}";
+
+        // A redelivery runs the same message again: same job id, same input.
+        var first = _generator.Generate(_generator.PromptTokens(input), GenerationRequest.Settings(input, model, jobId));
+        var redelivered = _generator.Generate(_generator.PromptTokens(input), GenerationRequest.Settings(input, model, jobId));
+        var otherJobs = Enumerable.Range(0, 4)
+            .Select(i => _generator.Generate(_generator.PromptTokens(input), GenerationRequest.Settings(input, model, $"{jobId}-{i}")).Tokens)
+            .ToArray();
+
+        Assert.That(redelivered.Tokens, Is.EqualTo(first.Tokens));
+        Assert.That(otherJobs, Has.Some.Not.EqualTo(first.Tokens), "other job ids seed other draws");
+    }
+
+    [Test]
+    public void Sampling_WithLogitsWiderThanTheVocabulary_AndIdGaps_PicksOnlyTokens()
+    {
+        // Drop the two highest merges and the added tokens (the logits stay 263 wide, as exports pad
+        // them), and id 0 (a gap): the tokenizer has no token for those ids.
+        var copy = TinyModel.Copy();
+        try
+        {
+            var path = Path.Combine(copy, "tokenizer.json");
+            var json = JsonNode.Parse(File.ReadAllText(path))!;
+            const int Kept = 258; // the 256 bytes and the first two merges
+            var vocab = json["model"]!["vocab"]!.AsObject();
+            var dropped = vocab.Where(e => e.Value!.GetValue<int>() >= Kept || e.Value!.GetValue<int>() == 0).Select(e => e.Key).ToHashSet();
+            foreach (var token in dropped)
+            {
+                vocab.Remove(token);
+            }
+
+            var merges = json["model"]!["merges"]!.AsArray();
+            foreach (var merge in merges.Where(m => dropped.Contains(m!.GetValue<string>().Replace(" ", string.Empty, StringComparison.Ordinal))).ToArray())
+            {
+                merges.Remove(merge);
+            }
+
+            json["added_tokens"] = new JsonArray();
+            File.WriteAllText(path, json.ToJsonString());
+            using var generator = TinyModel.Load(copy);
+            Assert.That(generator.Tokenizer.VocabularySize, Is.LessThan(generator.VocabularySize), "the logits are wider than the vocabulary");
+            var prompt = generator.Tokenizer.Encode("Once upon a time, the model said");
+
+            var tokens = Enumerable.Range(0, 40)
+                .SelectMany(seed => generator.Generate(prompt, new GenerationSettings { MaxNewTokens = 25, Temperature = 1.0f, Seed = seed }).Tokens)
+                .ToArray();
+
+            Assert.That(tokens, Has.Length.EqualTo(40 * 25));
+            Assert.That(tokens, Has.All.Matches<int>(generator.Tokenizer.HasToken));
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    [Test]
+    public void TopKSelection_DrawsExactlyWhatSortingTheWholeVocabularyDraws_TiesIncluded()
+    {
+        var random = new Random(5);
+        foreach (var (topK, topP) in new[] { (40, 1f), (40, 0.9f), (1, 1f), (5, 0.5f), (262, 0.95f) })
+        {
+            var sampler = new TokenSampler(0.8f, topP, topK, seed: 99);
+            var reference = new TokenSampler(0.8f, topP, topK: 0, seed: 99);
+            for (var step = 0; step < 200; step++)
+            {
+                // Coarse values, so many logits tie.
+                var logits = Enumerable.Range(0, 263).Select(_ => random.Next(0, 30) / 4f).ToArray();
+                var sorted = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).ToArray();
+                // The reference: the whole vocabulary sorted, every id past the k best masked out.
+                var masked = logits.Select((l, i) => Array.IndexOf(sorted, i) < topK ? l : float.NegativeInfinity).ToArray();
+
+                Assert.That(sampler.Next(logits), Is.EqualTo(reference.Next(masked)), $"top_k {topK}, top_p {topP}, step {step}");
+            }
+        }
+    }
+
+    [Test]
     public void TopK1_IsGreedy()
     {
         var topK1 = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 24, Temperature = 1.5f, TopK = 1, Seed = 7 });
@@ -80,6 +162,31 @@ public sealed class TextGeneratorTests
         Assert.That(cached.Tokens, Is.EqualTo(full.Tokens));
         var worst = cachedLogits.Zip(fullLogits, (c, f) => c.Zip(f, (x, y) => Math.Abs(x - y)).Max()).Max();
         Assert.That(worst, Is.LessThan(1e-3), "logits of every step agree");
+    }
+
+    [Test]
+    public void ChunkedPrefill_GivesTheSameTokensAndLogits_AsTheWholePromptAtOnce()
+    {
+        Assume.That(_prompt.Length, Is.GreaterThan(6), "a prompt of several chunks, the last one partial");
+        var chunkedLogits = new List<float[]>();
+        var wholeLogits = new List<float[]>();
+        var chunked = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 40, PrefillChunkTokens = 3 }, onLogits: chunkedLogits.Add);
+        var whole = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 40, PrefillChunkTokens = 0 }, onLogits: wholeLogits.Add);
+
+        Assert.That(chunked.Tokens, Is.EqualTo(whole.Tokens));
+        Assert.That(chunkedLogits, Has.Count.EqualTo(40), "one logits row per generated token: the prefill chunks before the last one keep none");
+        var worst = chunkedLogits.Zip(wholeLogits, (c, w) => c.Zip(w, (x, y) => Math.Abs(x - y)).Max()).Max();
+        Assert.That(worst, Is.LessThan(1e-3));
+    }
+
+    [Test]
+    public void APromptOverMaxPromptTokens_IsRefusedWithContextLengthExceeded()
+    {
+        var ex = Assert.Throws<GenerationInputException>(() => _generator.Generate(_prompt, new GenerationSettings { MaxPromptTokens = _prompt.Length - 1 }));
+        var fits = _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 2, MaxPromptTokens = _prompt.Length });
+
+        Assert.That(ex!.Code, Is.EqualTo("context_length_exceeded"));
+        Assert.That(fits.CompletionTokens, Is.EqualTo(2));
     }
 
     [Test]
