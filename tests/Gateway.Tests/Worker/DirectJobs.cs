@@ -60,9 +60,19 @@ internal static class DirectJobs
     public static async Task<IReadOnlyList<JobEvent>> WaitForAsync(RedisJobStore store, string jobId, TimeSpan timeout, string? type = null)
     {
         using var cts = new CancellationTokenSource(timeout);
+        var events = new List<JobEvent>();
         while (true)
         {
-            var events = await store.ReadEventsAsync(jobId, 0, 1000);
+            // The whole log, page by page: a generation job can append thousands of token events
+            // (a first version read the first 1 000 only, and missed the end of a fast run).
+            IReadOnlyList<JobEvent> page;
+            do
+            {
+                page = await store.ReadEventsAsync(jobId, events.Count > 0 ? events[^1].Seq : 0, 1000);
+                events.AddRange(page);
+            }
+            while (page.Count == 1000);
+
             if (events.Any(e => type is null ? JobEventTypes.IsTerminal(e.Type) : e.Type == type))
             {
                 return events;
