@@ -35,6 +35,7 @@ public sealed class ProxyRouteTests
     {
         _upstream = await UpstreamServer.StartAsync("up");
         _configuration = TestStack.Configuration(TestStack.UniqueName("proxy"));
+        _configuration["RateLimits:Plans:tiny:TokensPerMinute"] = "10";
         var routes = new Dictionary<string, string?>
         {
             ["ReverseProxy:Routes:echo:ClusterId"] = "up",
@@ -246,6 +247,22 @@ public sealed class ProxyRouteTests
         var failure = Assert.CatchAsync(async () => await (await GatewayServer.StartAsync(configuration)).DisposeAsync());
 
         Assert.That(failure!.ToString(), Does.Contain("Route 'bad'").And.Contain("'Model'"));
+    }
+
+    [Test]
+    public async Task AsyncRoute_ChargesTokensPerMinute_LikePostJobs()
+    {
+        var key = await _gateway.CreateKeyAsync(new InferenceGateway.Gateway.Auth.NewApiKey(TestStack.UniqueName("tpm"), "test", ["jobs:write"], "tiny"));
+        using var client = _gateway.CreateClient(key);
+
+        // 10 tokens a minute: 20 characters (5 tokens) fit; 200 characters (50) never can.
+        using var fits = await client.PostAsJsonAsync("/embed", new { texts = new[] { new string('a', 20) } }).WaitAsync(Timeout);
+        using var never = await client.PostAsJsonAsync("/embed", new { texts = new[] { new string('a', 200) } }).WaitAsync(Timeout);
+
+        Assert.That(fits.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await fits.Content.ReadAsStringAsync());
+        Assert.That(fits.Headers.GetValues("x-ratelimit-limit-tokens").Single(), Is.EqualTo("10"));
+        Assert.That(fits.Headers.GetValues("x-ratelimit-remaining-tokens").Single(), Is.EqualTo("5"));
+        await ProblemAssert.IsProblemAsync(never, HttpStatusCode.TooManyRequests);
     }
 
     [Test]
