@@ -71,7 +71,8 @@ public static class ChatCompletionsApi
         }
 
         var options = chatOptions.Value;
-        var (input, errors) = ChatRequests.ToJobInput(request, await catalog.GetAsync(), options);
+        var served = await catalog.GetAsync();
+        var (input, errors) = ChatRequests.ToJobInput(request, served, options);
         if (input is null)
         {
             return TypedResults.ValidationProblem(errors, title: "The chat completion request is not valid.");
@@ -94,7 +95,6 @@ public static class ChatCompletionsApi
         // charges; what the job did not use is given back when its usage is known here.
         var tenant = JobsApi.TenantOf(http.User);
         var plan = http.User.FindFirst(GatewayClaims.Plan)?.Value;
-        var served = await catalog.GetAsync();
         var tokens = TokenEstimate.For(input, served.GetValueOrDefault(request.Model!));
         var charge = await tokenLimiter.TryConsumeAsync(tenant, plan, tokens);
         charge.WriteHeaders(http.Response);

@@ -108,6 +108,53 @@ public static partial class JobRequests
     }
 
     /// <summary>
+    /// <see cref="SubmitAsync"/> charged against the tenant's tokens per minute first (an estimate,
+    /// <see cref="TokenEstimate"/>): 429 when the charge is refused; the tokens are given back when
+    /// the job is not queued, or is a replay (charged the first time). <c>POST /v1/jobs</c> and
+    /// <c>async</c> proxy routes submit this way.
+    /// </summary>
+    public static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SubmitChargedAsync(
+        HttpContext http,
+        JobSubmitter submitter,
+        RateLimitOptions rateLimits,
+        CatalogModel? catalogModel,
+        string model,
+        JobInput input,
+        JobPolicy? policy,
+        JobWebhook? webhook,
+        CancellationToken cancellationToken)
+    {
+        var tokenLimiter = http.RequestServices.GetRequiredService<TokenRateLimiter>();
+        var tenant = JobsApi.TenantOf(http.User);
+        var plan = http.User.FindFirst(GatewayClaims.Plan)?.Value;
+        var tokens = TokenEstimate.For(input, catalogModel);
+        var charge = await tokenLimiter.TryConsumeAsync(tenant, plan, tokens);
+        charge.WriteHeaders(http.Response);
+        if (!charge.Allowed)
+        {
+            return charge.ToProblem(tokens);
+        }
+
+        Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult> submitted;
+        try
+        {
+            submitted = await SubmitAsync(http, submitter, rateLimits, model, input, policy, webhook, cancellationToken);
+        }
+        catch
+        {
+            await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
+            throw;
+        }
+
+        if (submitted.Result is not Accepted<JobAccepted> || http.Response.Headers.ContainsKey("Idempotent-Replayed"))
+        {
+            await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
+        }
+
+        return submitted;
+    }
+
+    /// <summary>
     /// <see cref="SubmitAsync"/> for endpoints that answer in their own terms: the accepted outcome
     /// (its job and expiry), or the problem to answer with (headers such as <c>Retry-After</c> set).
     /// </summary>

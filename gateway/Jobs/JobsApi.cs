@@ -45,7 +45,6 @@ public static partial class JobsApi
         WebhookTargetPolicy webhookPolicy,
         IOptionsMonitor<WebhookOptions> webhookOptions,
         IOptions<ChatOptions> chatOptions,
-        TokenRateLimiter tokenLimiter,
         CancellationToken cancellationToken)
     {
         var body = await json.ReadAsync<SubmitJobRequest>(http.Request, cancellationToken);
@@ -56,6 +55,7 @@ public static partial class JobsApi
 
         var request = body.Value;
         Dictionary<string, string[]> errors;
+        IReadOnlyDictionary<string, CatalogModel>? served = null;
         JobWebhook? webhook = null;
         if (request is null)
         {
@@ -63,7 +63,8 @@ public static partial class JobsApi
         }
         else
         {
-            errors = JobRequests.Validate(request.Model, request.Input, await catalog.GetAsync(), chat: chatOptions.Value);
+            served = await catalog.GetAsync();
+            errors = JobRequests.Validate(request.Model, request.Input, served, chat: chatOptions.Value);
             foreach (var (field, problems) in request.Policy?.Validate(policyOptions.Value, storeOptions.Value.Retention) ?? [])
             {
                 errors[field] = problems;
@@ -84,35 +85,7 @@ public static partial class JobsApi
             return TypedResults.ValidationProblem(errors, title: "The job is not valid.");
         }
 
-        // Tokens per minute: charged an estimate before the job is queued, given back if it is not.
-        var tenant = TenantOf(http.User);
-        var plan = http.User.FindFirst(GatewayClaims.Plan)?.Value;
-        var tokens = TokenEstimate.For(request!.Input!, (await catalog.GetAsync()).GetValueOrDefault(request.Model!));
-        var charge = await tokenLimiter.TryConsumeAsync(tenant, plan, tokens);
-        charge.WriteHeaders(http.Response);
-        if (!charge.Allowed)
-        {
-            return charge.ToProblem(tokens);
-        }
-
-        Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult> submitted;
-        try
-        {
-            submitted = await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, request.Model!, request.Input!, request.Policy, webhook, cancellationToken);
-        }
-        catch
-        {
-            await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
-            throw;
-        }
-
-        if (submitted.Result is not Accepted<JobAccepted> || http.Response.Headers.ContainsKey("Idempotent-Replayed"))
-        {
-            // Not queued, or queued before (a replay was charged the first time).
-            await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
-        }
-
-        return submitted;
+        return await JobRequests.SubmitChargedAsync(http, submitter, rateLimits.CurrentValue, served!.GetValueOrDefault(request!.Model!), request.Model!, request.Input!, request.Policy, webhook, cancellationToken);
     }
 
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(string id, HttpContext http, RedisJobStore store)

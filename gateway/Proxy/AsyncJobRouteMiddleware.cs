@@ -22,7 +22,6 @@ public sealed class AsyncJobRouteMiddleware(
     IOptions<RequestLimits> requestLimits,
     ModelCatalog catalog,
     IOptionsMonitor<RateLimitOptions> rateLimits,
-    TokenRateLimiter tokenLimiter,
     ILogger<AsyncJobRouteMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -56,42 +55,17 @@ public sealed class AsyncJobRouteMiddleware(
             return;
         }
 
+        var served = await catalog.GetAsync();
         var errors = body.Value is null
             ? new Dictionary<string, string[]>(StringComparer.Ordinal) { ["body"] = ["The body must be a JSON object: the job's input, {\"texts\": [...]}."] }
-            : JobRequests.Validate(settings.Model, body.Value, await catalog.GetAsync(), inputPath: string.Empty);
+            : JobRequests.Validate(settings.Model, body.Value, served, inputPath: string.Empty);
         if (errors.Count > 0)
         {
             await TypedResults.ValidationProblem(errors, title: "The job is not valid.").ExecuteAsync(context);
             return;
         }
 
-        // Tokens per minute, as POST /v1/jobs charges them: an estimate before queueing, given back if not queued.
-        var plan = context.User.FindFirst(GatewayClaims.Plan)?.Value;
-        var tokens = TokenEstimate.For(body.Value!, (await catalog.GetAsync()).GetValueOrDefault(settings.Model!));
-        var charge = await tokenLimiter.TryConsumeAsync(tenant, plan, tokens);
-        charge.WriteHeaders(context.Response);
-        if (!charge.Allowed)
-        {
-            await charge.ToProblem(tokens).ExecuteAsync(context);
-            return;
-        }
-
-        Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult> result;
-        try
-        {
-            result = await JobRequests.SubmitAsync(context, submitter, rateLimits.CurrentValue, settings.Model!, body.Value!, policy: null, webhook: null, context.RequestAborted);
-        }
-        catch
-        {
-            await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
-            throw;
-        }
-
-        if (result.Result is not Accepted<JobAccepted> || context.Response.Headers.ContainsKey("Idempotent-Replayed"))
-        {
-            await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
-        }
-
+        var result = await JobRequests.SubmitChargedAsync(context, submitter, rateLimits.CurrentValue, served.GetValueOrDefault(settings.Model!), settings.Model!, body.Value!, policy: null, webhook: null, context.RequestAborted);
         if (result.Result is Accepted<JobAccepted> accepted)
         {
             ProxyLog.RouteSubmittedJob(logger, route.RouteId, accepted.Value!.Id);
