@@ -25,6 +25,12 @@ if (args.Length > 0 && args[0] == "edge")
     return;
 }
 
+if (args.Length > 0 && args[0] == "stack")
+{
+    await StackCommand.RunAsync(args);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "jobs")
 {
     await JobThroughput.RunAsync(args);

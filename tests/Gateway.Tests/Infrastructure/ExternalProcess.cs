@@ -33,6 +33,9 @@ public sealed class ExternalProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The OS process id (benchmarks read its CPU time from /proc).</summary>
+    public int Pid => _process.Id;
+
     /// <summary>Starts <paramref name="fileName"/> and waits until its port accepts connections.</summary>
     public static async Task<ExternalProcess> StartAsync(string fileName, Func<int, IEnumerable<string>> arguments, IDictionary<string, string>? environment = null, int? port = null)
     {

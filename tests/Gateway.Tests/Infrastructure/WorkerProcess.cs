@@ -27,6 +27,9 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The OS process id (benchmarks read its CPU time from /proc).</summary>
+    public int Pid => _process.Id;
+
     /// <summary>The worker's own build output, in the configuration the tests were built in (its deps.json fits only there).</summary>
     public static string WorkerDirectory { get; } = Path.Combine(
         RepoPaths.Root,
