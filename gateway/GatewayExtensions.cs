@@ -16,6 +16,7 @@ using Microsoft.AspNetCore.SignalR;
 using InferenceGateway.Gateway.Proxy;
 using InferenceGateway.Gateway.Usage;
 using InferenceGateway.Gateway.Webhooks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -51,6 +52,7 @@ public static class GatewayExtensions
             .BindConfiguration(ChatOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.TryAddSingleton<SqsSendCoalescer>();
         builder.Services.AddSingleton<JobSubmitter>();
         builder.Services.AddOptions<DeliveryOptions>()
             .BindConfiguration(DeliveryOptions.Section)

@@ -11,6 +11,7 @@ namespace InferenceGateway.Core.Jobs;
 /// </summary>
 public sealed class ActiveJobs(IConnectionMultiplexer redis, IOptions<JobStoreOptions> options, TimeProvider time)
 {
+    // TenantAdmission (gateway) runs the same steps inside its one script per submission; keep them alike.
     private const string ReserveScript = """
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
         local max = tonumber(ARGV[3])
@@ -26,7 +27,7 @@ public sealed class ActiveJobs(IConnectionMultiplexer redis, IOptions<JobStoreOp
     public async Task<bool> TryReserveAsync(string tenant, string jobId, int max)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var lease = (long)options.Value.ActiveJobLease.TotalMilliseconds;
+        var lease = LeaseMilliseconds;
         var reserved = (long)await redis.GetDatabase().ScriptEvaluateAsync(
             ReserveScript,
             [Key(tenant)],
@@ -41,5 +42,9 @@ public sealed class ActiveJobs(IConnectionMultiplexer redis, IOptions<JobStoreOp
     /// <summary>How many places the tenant holds now.</summary>
     public Task<long> CountAsync(string tenant) => redis.GetDatabase().SortedSetLengthAsync(Key(tenant));
 
-    private static string Key(string tenant) => $"active:{{{tenant}}}";
+    /// <summary>How long a place is held before the sweep takes it back, in milliseconds.</summary>
+    public long LeaseMilliseconds => (long)options.Value.ActiveJobLease.TotalMilliseconds;
+
+    /// <summary>The key of a tenant's places (the tenant's hash tag, so it shares a cluster slot with its limits).</summary>
+    public static string Key(string tenant) => $"active:{{{tenant}}}";
 }

@@ -89,7 +89,8 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     /// <remarks>With a <paramref name="webhook"/>, the record names it, and this and every later event its filter selects is put on its outbox.</remarks>
     public Task<AppendResult> CreateAsync(string jobId, string tenant, string model, DateTimeOffset createdAt, JobWebhook? webhook = null)
     {
-        var data = JsonSerializer.Serialize(new Dictionary<string, string> { ["model"] = model });
+        // {"model": ...} as JsonSerializer writes it (the same escaping), without a dictionary to serialize per job.
+        var data = "{\"model\":\"" + JsonEncodedText.Encode(model) + "\"}";
         List<KeyValuePair<string, string>> fields =
         [
             new(JobFields.Id, jobId),

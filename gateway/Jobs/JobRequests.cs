@@ -15,6 +15,8 @@ namespace InferenceGateway.Gateway.Jobs;
 /// </summary>
 public static partial class JobRequests
 {
+    private const string IdempotencyKeyHeader = "Idempotency-Key";
+
     /// <summary>
     /// Checks a job's model and input against the catalog. Keys of the returned map name the fields
     /// as the caller sent them: <paramref name="inputPath"/> is where the input sits in the body
@@ -83,7 +85,7 @@ public static partial class JobRequests
     /// active-jobs cap, and answers 202 (with <c>Idempotent-Replayed</c> on a replay), 400 for a bad
     /// key, 422 when the key was used for another request, 429 over the cap.
     /// </summary>
-    public static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
+    public static Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
         HttpContext http,
         JobSubmitter submitter,
         RateLimitOptions rateLimits,
@@ -91,12 +93,24 @@ public static partial class JobRequests
         JobInput input,
         JobPolicy? policy,
         JobWebhook? webhook,
+        CancellationToken cancellationToken) =>
+        SubmitCoreAsync(http, submitter, rateLimits, model, input, policy, webhook, reservedJobId: null, cancellationToken);
+
+    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SubmitCoreAsync(
+        HttpContext http,
+        JobSubmitter submitter,
+        RateLimitOptions rateLimits,
+        string model,
+        JobInput input,
+        JobPolicy? policy,
+        JobWebhook? webhook,
+        string? reservedJobId,
         CancellationToken cancellationToken)
     {
         // Read alongside the submission, so the queue's depth costs the caller nothing when cached and little when not.
         var estimator = http.RequestServices.GetRequiredService<QueueEstimator>();
         var queue = estimator.ReadAsync(model);
-        var (accepted, problem) = await TrySubmitAsync(http, submitter, rateLimits, model, input, policy, webhook, cancellationToken);
+        var (accepted, problem) = await TrySubmitCoreAsync(http, submitter, rateLimits, model, input, policy, webhook, reservedJobId, cancellationToken);
         if (problem is not null)
         {
             return problem;
@@ -111,7 +125,9 @@ public static partial class JobRequests
     /// <see cref="SubmitAsync"/> charged against the tenant's tokens per minute first (an estimate,
     /// <see cref="TokenEstimate"/>): 429 when the charge is refused; the tokens are given back when
     /// the job is not queued, or is a replay (charged the first time). <c>POST /v1/jobs</c> and
-    /// <c>async</c> proxy routes submit this way.
+    /// <c>async</c> proxy routes submit this way. The request limit (when the endpoint takes it,
+    /// <see cref="DeferredRequestLimit"/>), the charge and, without an <c>Idempotency-Key</c>, the
+    /// place under the active-jobs cap are one Redis round trip (<see cref="TenantAdmission"/>).
     /// </summary>
     public static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SubmitChargedAsync(
         HttpContext http,
@@ -124,21 +140,39 @@ public static partial class JobRequests
         JobWebhook? webhook,
         CancellationToken cancellationToken)
     {
-        var tokenLimiter = http.RequestServices.GetRequiredService<TokenRateLimiter>();
         var tenant = JobsApi.TenantOf(http.User);
         var plan = http.User.FindFirst(GatewayClaims.Plan)?.Value;
         var tokens = TokenEstimate.For(input, catalogModel);
-        var charge = await tokenLimiter.TryConsumeAsync(tenant, plan, tokens);
+        var requestBucket = http.Features.Get<DeferredRequestLimit>()?.Take();
+
+        // With an Idempotency-Key the place is taken after the key's claim (a replay takes none).
+        var jobId = http.Request.Headers.ContainsKey(IdempotencyKeyHeader) ? null : JobSubmitter.NewJobId();
+        var limits = rateLimits.For(plan);
+        var admission = await http.RequestServices.GetRequiredService<TenantAdmission>()
+            .AdmitAsync(tenant, plan, requestBucket, tokens, jobId, limits.MaxActiveJobs);
+        if (admission.Request is { } request && DeferredRequestLimit.Apply(http.Response, request, requestBucket!) is { } tooManyRequests)
+        {
+            return tooManyRequests;
+        }
+
+        var charge = admission.Tokens!;
         charge.WriteHeaders(http.Response);
         if (!charge.Allowed)
         {
             return charge.ToProblem(tokens);
         }
 
+        if (admission.Reserved == false)
+        {
+            return OverCap(http, limits);
+        }
+
+        var tokenLimiter = http.RequestServices.GetRequiredService<TokenRateLimiter>();
+        var reservedJobId = admission.Reserved == true ? jobId : null;
         Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult> submitted;
         try
         {
-            submitted = await SubmitAsync(http, submitter, rateLimits, model, input, policy, webhook, cancellationToken);
+            submitted = await SubmitCoreAsync(http, submitter, rateLimits, model, input, policy, webhook, reservedJobId, cancellationToken);
         }
         catch
         {
@@ -158,7 +192,7 @@ public static partial class JobRequests
     /// <see cref="SubmitAsync"/> for endpoints that answer in their own terms: the accepted outcome
     /// (its job and expiry), or the problem to answer with (headers such as <c>Retry-After</c> set).
     /// </summary>
-    public static async Task<(SubmitOutcome? Accepted, ProblemHttpResult? Problem)> TrySubmitAsync(
+    public static Task<(SubmitOutcome? Accepted, ProblemHttpResult? Problem)> TrySubmitAsync(
         HttpContext http,
         JobSubmitter submitter,
         RateLimitOptions rateLimits,
@@ -166,9 +200,21 @@ public static partial class JobRequests
         JobInput input,
         JobPolicy? policy,
         JobWebhook? webhook,
+        CancellationToken cancellationToken) =>
+        TrySubmitCoreAsync(http, submitter, rateLimits, model, input, policy, webhook, reservedJobId: null, cancellationToken);
+
+    private static async Task<(SubmitOutcome? Accepted, ProblemHttpResult? Problem)> TrySubmitCoreAsync(
+        HttpContext http,
+        JobSubmitter submitter,
+        RateLimitOptions rateLimits,
+        string model,
+        JobInput input,
+        JobPolicy? policy,
+        JobWebhook? webhook,
+        string? reservedJobId,
         CancellationToken cancellationToken)
     {
-        var idempotencyKey = http.Request.Headers["Idempotency-Key"].ToString();
+        var idempotencyKey = http.Request.Headers[IdempotencyKeyHeader].ToString();
         if (idempotencyKey.Length > 0 && !IdempotencyKeyPattern().IsMatch(idempotencyKey))
         {
             return (null, TypedResults.Problem(
@@ -179,15 +225,11 @@ public static partial class JobRequests
 
         var limits = rateLimits.For(http.User.FindFirst(GatewayClaims.Plan)?.Value);
         var outcome = await submitter.SubmitAsync(
-            new JobSubmission(JobsApi.TenantOf(http.User), model, input, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs, policy, webhook),
+            new JobSubmission(JobsApi.TenantOf(http.User), model, input, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs, policy, webhook, reservedJobId),
             cancellationToken);
         if (outcome.IsOverCap)
         {
-            http.Response.Headers.RetryAfter = "1";
-            return (null, TypedResults.Problem(
-                statusCode: StatusCodes.Status429TooManyRequests,
-                title: "Too Many Requests",
-                detail: $"This tenant already has {limits.MaxActiveJobs} jobs queued or running, its plan's cap; retry when one ends."));
+            return (null, OverCap(http, limits));
         }
 
         if (outcome.Conflict is { } conflict)
@@ -207,6 +249,16 @@ public static partial class JobRequests
         }
 
         return (outcome, null);
+    }
+
+    /// <summary>The 429 for a tenant at its plan's active-jobs cap, with <c>Retry-After</c>.</summary>
+    private static ProblemHttpResult OverCap(HttpContext http, PlanLimits limits)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status429TooManyRequests,
+            title: "Too Many Requests",
+            detail: $"This tenant already has {limits.MaxActiveJobs} jobs queued or running, its plan's cap; retry when one ends.");
     }
 
     /// <summary>The 202 for an accepted job, with its links and <c>Location</c>, and for a queued job the queue ahead of it.</summary>

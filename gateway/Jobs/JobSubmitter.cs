@@ -17,12 +17,14 @@ namespace InferenceGateway.Gateway.Jobs;
 /// same job, never a second enqueue, also when requests race), takes a place under the tenant's
 /// active-jobs cap, writes the record and its <c>queued</c> event, then sends the message. If the
 /// send fails the record is closed as <c>failed</c> (<c>enqueue_failed</c>), the place and the
-/// idempotency key are given back, and the caller gets the exception (a 503).
+/// idempotency key are given back, and the caller gets the exception (a 503). Sends go through the
+/// <see cref="SqsSendCoalescer"/>: concurrent submissions share <c>SendMessageBatch</c> calls.
 /// </summary>
 public sealed class JobSubmitter(
     RedisJobStore store,
     ActiveJobs activeJobs,
     JobQueue queue,
+    SqsSendCoalescer sender,
     IConnectionMultiplexer redis,
     TimeProvider time,
     IOptions<JobPolicyOptions> policyOptions,
@@ -30,14 +32,55 @@ public sealed class JobSubmitter(
 {
     private static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
+    private static readonly string SchemaVersionText = JobMessage.CurrentSchemaVersion.ToString(CultureInfo.InvariantCulture);
+
     private const string CompareAndDelete = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
     /// <summary>A claim with no job after this long belongs to a request that died; it may be taken over.</summary>
     public static readonly TimeSpan AbandonedClaimAge = TimeSpan.FromSeconds(10);
 
+    /// <summary>A new job id: <c>job_</c> and 32 hex digits (a version 7 GUID, so ids sort by creation).</summary>
+    public static string NewJobId() => string.Create(36, Guid.CreateVersion7(), static (chars, guid) =>
+    {
+        "job_".CopyTo(chars);
+        guid.TryFormat(chars[4..], out _, "N");
+    });
+
+    /// <summary>
+    /// Accepts <paramref name="submission"/>. When it carries <see cref="JobSubmission.ReservedJobId"/>
+    /// (its place under the cap taken already, see <see cref="RateLimiting.TenantAdmission"/>), that is the
+    /// job's id and no place is taken here; it is given back like any other should the job not be queued.
+    /// </summary>
     public async Task<SubmitOutcome> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken)
     {
-        var id = "job_" + Guid.CreateVersion7().ToString("N");
+        if (submission.ReservedJobId is { } reservedId)
+        {
+            if (submission.IdempotencyKey is not null)
+            {
+                throw new ArgumentException("A submission with an Idempotency-Key takes its place after its claim, not before.", nameof(submission));
+            }
+
+            try
+            {
+                var created = await CreateAndEnqueueAsync(reservedId, submission, cancellationToken);
+                return SubmitOutcome.Accepted(created, replayed: false, ExpiryOf(created.CreatedAt, submission));
+            }
+            catch
+            {
+                try
+                {
+                    await activeJobs.ReleaseAsync(submission.Tenant, reservedId);
+                }
+                catch (Exception cleanup) when (Problems.ProblemsExtensions.IsDependencyFailure(cleanup))
+                {
+                    // Best effort: the lease sweep covers what is left.
+                }
+
+                throw;
+            }
+        }
+
+        var id = NewJobId();
         RedisKey? idempotencyKey = null;
         string? claim = null;
         if (submission.IdempotencyKey is { } clientKey)
@@ -128,18 +171,15 @@ public sealed class JobSubmitter(
         };
         try
         {
-            await queue.Client.SendMessageAsync(
-                new SendMessageRequest
+            await sender.SendAsync(
+                urls.Jobs,
+                JsonSerializer.Serialize(message, ContractsJsonContext.Default.JobMessage),
+                new Dictionary<string, MessageAttributeValue>(4, StringComparer.Ordinal)
                 {
-                    QueueUrl = urls.Jobs,
-                    MessageBody = JsonSerializer.Serialize(message, ContractsJsonContext.Default.JobMessage),
-                    MessageAttributes = new Dictionary<string, MessageAttributeValue>
-                    {
-                        [JobMessageAttributes.JobId] = new() { DataType = "String", StringValue = id },
-                        [JobMessageAttributes.Tenant] = new() { DataType = "String", StringValue = submission.Tenant },
-                        [JobMessageAttributes.TraceParent] = new() { DataType = "String", StringValue = TraceParent() },
-                        [JobMessageAttributes.SchemaVersion] = new() { DataType = "Number", StringValue = JobMessage.CurrentSchemaVersion.ToString(CultureInfo.InvariantCulture) },
-                    },
+                    [JobMessageAttributes.JobId] = new() { DataType = "String", StringValue = id },
+                    [JobMessageAttributes.Tenant] = new() { DataType = "String", StringValue = submission.Tenant },
+                    [JobMessageAttributes.TraceParent] = new() { DataType = "String", StringValue = TraceParent() },
+                    [JobMessageAttributes.SchemaVersion] = new() { DataType = "Number", StringValue = SchemaVersionText },
                 },
                 cancellationToken);
         }
@@ -257,7 +297,8 @@ public sealed class JobSubmitter(
 
 /// <summary>A validated job to accept; <c>Policy</c> is the execution policy as the caller asked for it (null: the defaults).</summary>
 /// <c>Webhook</c>, when set, is stored on the record and receives the events it selects.
-public sealed record JobSubmission(string Tenant, string Model, JobInput Input, string? IdempotencyKey, int MaxActiveJobs, JobPolicy? Policy = null, JobWebhook? Webhook = null);
+/// <c>ReservedJobId</c>, when set, is the id of a place under the cap taken for it already (no Idempotency-Key then).
+public sealed record JobSubmission(string Tenant, string Model, JobInput Input, string? IdempotencyKey, int MaxActiveJobs, JobPolicy? Policy = null, JobWebhook? Webhook = null, string? ReservedJobId = null);
 
 /// <summary>What became of a submission; for an accepted job, <c>ExpiresAt</c> is when it ends <c>expired</c> if still queued.</summary>
 public sealed record SubmitOutcome(JobRecord? Job, bool Replayed, bool IsOverCap, string? Conflict, bool ConflictIsTransient, DateTimeOffset? ExpiresAt = null)

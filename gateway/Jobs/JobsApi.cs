@@ -18,6 +18,7 @@ public static partial class JobsApi
     {
         var jobs = app.MapGroup("/v1/jobs").RequireTenantRateLimit();
         jobs.MapPost("/", SubmitAsync)
+            .RequireTenantRateLimitTakenByEndpoint()
             .RequireAuthorization(Scopes.JobsWrite)
             .WithBodyLimit(limits => limits.MaxJobBodyBytes);
         jobs.MapGet("/{id}", GetAsync).RequireAuthorization(Scopes.JobsRead);

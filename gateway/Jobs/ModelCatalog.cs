@@ -25,6 +25,10 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
     private Task<IReadOnlyList<RegisteredModel>>? _registryRead;
     private DateTimeOffset _readAt;
 
+    // The merged views, built once per registry read and options value (each request used to build its own).
+    private CatalogView? _queued;
+    private CatalogView? _all;
+
     public const string PlacementQueue = "queue";
     public const string PlacementEdge = "edge";
 
@@ -34,8 +38,31 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
     /// </summary>
     public async Task<IReadOnlyDictionary<string, CatalogModel>> GetAsync(bool includeEdgeOnly = false)
     {
-        var registered = await ReadRegistryAsync();
-        var configured = options.CurrentValue.Served;
+        var read = ReadRegistryAsync();
+        var registered = await read;
+        var settings = options.CurrentValue;
+        var cached = includeEdgeOnly ? _all : _queued;
+        if (cached is not null && ReferenceEquals(cached.Read, read) && ReferenceEquals(cached.Options, settings))
+        {
+            return cached.Models;
+        }
+
+        var view = new CatalogView(read, settings, Build(registered, settings, includeEdgeOnly));
+        if (includeEdgeOnly)
+        {
+            _all = view;
+        }
+        else
+        {
+            _queued = view;
+        }
+
+        return view.Models;
+    }
+
+    private static System.Collections.ObjectModel.ReadOnlyDictionary<string, CatalogModel> Build(IReadOnlyList<RegisteredModel> registered, ModelCatalogOptions settings, bool includeEdgeOnly)
+    {
+        var configured = settings.Served;
         var models = new SortedDictionary<string, CatalogModel>(StringComparer.Ordinal);
         foreach (var (id, limits) in configured)
         {
@@ -69,8 +96,11 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
             models[model.Name] = merged with { Placement = placement, EdgeGateways = model.EdgeInstances };
         }
 
-        return models;
+        return new System.Collections.ObjectModel.ReadOnlyDictionary<string, CatalogModel>(models);
     }
+
+    /// <summary>A merged view and what it was built from: one registry read and one options value.</summary>
+    private sealed record CatalogView(Task<IReadOnlyList<RegisteredModel>> Read, ModelCatalogOptions Options, IReadOnlyDictionary<string, CatalogModel> Models);
 
     /// <summary>One registry read per <see cref="CacheFor"/>, shared by concurrent callers; empty when Redis cannot be read.</summary>
     private Task<IReadOnlyList<RegisteredModel>> ReadRegistryAsync()

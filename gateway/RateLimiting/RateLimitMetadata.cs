@@ -24,4 +24,14 @@ public static class RateLimitEndpointExtensions
     public static TBuilder RequireTenantRateLimit<TBuilder>(this TBuilder builder, string bucket = RateLimitMetadata.Requests)
         where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new RateLimitMetadata(bucket));
+
+    /// <summary>
+    /// Limits the endpoint per tenant like <see cref="RequireTenantRateLimit"/>, but lets the endpoint
+    /// take the request with its other checks in one Redis round trip (<see cref="DeferredRequestLimit"/>,
+    /// <see cref="TenantAdmission"/>); a filter takes it alone on any answer that did not.
+    /// </summary>
+    public static RouteHandlerBuilder RequireTenantRateLimitTakenByEndpoint(this RouteHandlerBuilder builder, string bucket = RateLimitMetadata.Requests) =>
+        builder
+            .WithMetadata(new RateLimitMetadata(bucket), new RequestLimitTakenByEndpoint())
+            .AddEndpointFilter(new DeferredRequestLimitFilter(bucket));
 }

@@ -14,6 +14,7 @@ public static class RateLimitingExtensions
         builder.Services.AddSingleton<LocalRateLimiter>();
         builder.Services.AddSingleton<TenantRateLimiter>();
         builder.Services.AddSingleton<TokenRateLimiter>();
+        builder.Services.AddSingleton<TenantAdmission>();
         builder.Services.AddSingleton<HubRateLimitFilter>();
         return builder;
     }

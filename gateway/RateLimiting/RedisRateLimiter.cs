@@ -25,11 +25,14 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis)
         return {1, math.floor((tolerance - (next_tat - now)) / interval), 0, next_tat - now}
         """;
 
+    /// <summary>The key of a tenant's bucket (the tenant's hash tag, so it shares a cluster slot with its other limits).</summary>
+    public static string KeyOf(string tenant, string bucketName) => $"rl:{{{tenant}}}:{bucketName}";
+
     public async Task<RateDecision> AcquireAsync(string tenant, RateBucket bucket)
     {
         var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             Script,
-            [$"rl:{{{tenant}}}:{bucket.Name}"],
+            [KeyOf(tenant, bucket.Name)],
             [bucket.EmissionIntervalMicros, bucket.Burst]))!;
         return new RateDecision(
             Allowed: (long)result[0] == 1,

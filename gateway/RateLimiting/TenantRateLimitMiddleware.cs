@@ -13,7 +13,9 @@ public sealed class TenantRateLimitMiddleware(RequestDelegate next, TenantRateLi
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        if (BucketOf(context.GetEndpoint()) is not { } bucket
+        var endpoint = context.GetEndpoint();
+        if (BucketOf(endpoint) is not { } bucket
+            || endpoint!.Metadata.GetMetadata<RequestLimitTakenByEndpoint>() is not null
             || (bucket == RateLimitMetadata.HubConnects && !IsHandshake(context.Request))
             || await limiter.AcquireAsync(context.User, bucket) is not { } decision)
         {
@@ -21,19 +23,32 @@ public sealed class TenantRateLimitMiddleware(RequestDelegate next, TenantRateLi
             return;
         }
 
-        var headers = context.Response.Headers;
+        WriteHeaders(context.Response, decision);
+        if (!decision.Allowed)
+        {
+            await Problem.Write(context, StatusCodes.Status429TooManyRequests, "Too Many Requests", RefusalDetail(bucket, decision));
+            return;
+        }
+
+        await next(context);
+    }
+
+    /// <summary>The RateLimit-* headers of a decision, and Retry-After when it refuses.</summary>
+    public static void WriteHeaders(HttpResponse response, RateDecision decision)
+    {
+        var headers = response.Headers;
         headers["RateLimit-Limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
         headers["RateLimit-Remaining"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
         headers["RateLimit-Reset"] = Seconds(decision.Reset);
         if (!decision.Allowed)
         {
             headers.RetryAfter = Seconds(decision.RetryAfter);
-            await Problem.Write(context, StatusCodes.Status429TooManyRequests, "Too Many Requests", $"The '{bucket}' limit of this tenant's plan is used up; retry after {Seconds(decision.RetryAfter)} s.");
-            return;
         }
-
-        await next(context);
     }
+
+    /// <summary>The detail of the 429 for a refused request.</summary>
+    public static string RefusalDetail(string bucket, RateDecision decision) =>
+        $"The '{bucket}' limit of this tenant's plan is used up; retry after {Seconds(decision.RetryAfter)} s.";
 
     public static string Seconds(TimeSpan span) =>
         Math.Max(0, (long)Math.Ceiling(span.TotalSeconds)).ToString(CultureInfo.InvariantCulture);

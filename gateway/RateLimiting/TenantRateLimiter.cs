@@ -26,25 +26,41 @@ public sealed class TenantRateLimiter(
             return null;
         }
 
-        var limits = options.CurrentValue.For(user.FindFirst(GatewayClaims.Plan)?.Value);
-        var bucket = bucketName == RateLimitMetadata.HubConnects
-            ? new RateBucket(bucketName, limits.HubConnectsPerSecond, limits.HubConnectBurst)
-            : new RateBucket(bucketName, limits.RequestsPerSecond, limits.Burst);
+        var bucket = BucketOf(user.FindFirst(GatewayClaims.Plan)?.Value, bucketName);
         try
         {
             return await redisLimiter.AcquireAsync(tenant, bucket);
         }
         catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
         {
-            var policy = options.CurrentValue.WhenRedisDown;
-            LogFallback(ex, policy);
-            if (policy == RedisDownPolicy.Deny)
-            {
-                throw; // a 503 with Retry-After, from the exception handler
-            }
-
-            return policy == RedisDownPolicy.Local ? localLimiter.Acquire(tenant, bucket) : null;
+            return Fallback(tenant, bucket, ex);
         }
+    }
+
+    /// <summary>The named bucket of a plan (null: the default plan).</summary>
+    public RateBucket BucketOf(string? plan, string bucketName)
+    {
+        var limits = options.CurrentValue.For(plan);
+        return bucketName == RateLimitMetadata.HubConnects
+            ? new RateBucket(bucketName, limits.HubConnectsPerSecond, limits.HubConnectBurst)
+            : new RateBucket(bucketName, limits.RequestsPerSecond, limits.Burst);
+    }
+
+    /// <summary>
+    /// The decision when Redis could not be asked (<paramref name="failure"/>), by the
+    /// <see cref="RedisDownPolicy"/>: this instance's own bucket, null (allow), or
+    /// <paramref name="failure"/> rethrown (deny: a 503 with Retry-After, from the exception handler).
+    /// </summary>
+    public RateDecision? Fallback(string tenant, RateBucket bucket, Exception failure)
+    {
+        var policy = options.CurrentValue.WhenRedisDown;
+        LogFallback(failure, policy);
+        if (policy == RedisDownPolicy.Deny)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        return policy == RedisDownPolicy.Local ? localLimiter.Acquire(tenant, bucket) : null;
     }
 
     private void LogFallback(Exception exception, RedisDownPolicy policy)

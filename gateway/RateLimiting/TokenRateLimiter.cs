@@ -79,12 +79,12 @@ public sealed class TokenRateLimiter(
             return new TokenDecision(false, limit, 0, TimeSpan.Zero, NeverFits: true);
         }
 
-        var interval = Window.TotalMicroseconds / limit;
+        var interval = IntervalOf(limit);
         try
         {
             var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
                 Script,
-                [$"tpm:{{{tenant}}}"],
+                [KeyOf(tenant)],
                 [interval, tokens, limit]))!;
             return new TokenDecision(
                 Allowed: (long)result[0] == 1,
@@ -94,19 +94,35 @@ public sealed class TokenRateLimiter(
         }
         catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
         {
-            var policy = options.CurrentValue.WhenRedisDown;
-            LogFallback(ex, policy);
-            if (policy == RedisDownPolicy.Deny)
-            {
-                throw; // a 503 with Retry-After, from the exception handler
-            }
-
-            // Allow takes nothing anywhere: its answer says unlimited, so nothing is refunded either.
-            return policy == RedisDownPolicy.Allow
-                ? TokenDecision.Unlimited
-                : ConsumeLocally(tenant, tokens, limit, interval);
+            return Fallback(tenant, tokens, limit, ex);
         }
     }
+
+    /// <summary>
+    /// The decision when Redis could not be asked (<paramref name="failure"/>), by the
+    /// <see cref="RedisDownPolicy"/>: this instance's own bucket, unlimited (allow), or
+    /// <paramref name="failure"/> rethrown (deny: a 503 with Retry-After, from the exception handler).
+    /// </summary>
+    public TokenDecision Fallback(string tenant, long tokens, long limit, Exception failure)
+    {
+        var policy = options.CurrentValue.WhenRedisDown;
+        LogFallback(failure, policy);
+        if (policy == RedisDownPolicy.Deny)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        // Allow takes nothing anywhere: its answer says unlimited, so nothing is refunded either.
+        return policy == RedisDownPolicy.Allow
+            ? TokenDecision.Unlimited
+            : ConsumeLocally(tenant, tokens, limit, IntervalOf(limit));
+    }
+
+    /// <summary>Micro-seconds per token of a plan's per-minute bucket of <paramref name="limit"/> tokens (may be fractional).</summary>
+    public static double IntervalOf(long limit) => Window.TotalMicroseconds / limit;
+
+    /// <summary>The key of a tenant's token bucket (the tenant's hash tag, so it shares a cluster slot with its other limits).</summary>
+    public static string KeyOf(string tenant) => $"tpm:{{{tenant}}}";
 
     /// <summary>
     /// Gives back <paramref name="tokens"/> that <paramref name="charge"/> (an allowed answer of
@@ -124,7 +140,7 @@ public sealed class TokenRateLimiter(
             return;
         }
 
-        var interval = Window.TotalMicroseconds / limit;
+        var interval = IntervalOf(limit);
         if (charge.Local)
         {
             if (_local.TryGetValue(tenant, out var local))
@@ -140,7 +156,7 @@ public sealed class TokenRateLimiter(
 
         try
         {
-            await redis.GetDatabase().ScriptEvaluateAsync(RefundScript, [$"tpm:{{{tenant}}}"], [interval, tokens]);
+            await redis.GetDatabase().ScriptEvaluateAsync(RefundScript, [KeyOf(tenant)], [interval, tokens]);
         }
         catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
         {
