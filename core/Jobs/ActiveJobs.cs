@@ -7,7 +7,8 @@ namespace InferenceGateway.Core.Jobs;
 /// The jobs each tenant has queued or running, for the per-plan cap: a sorted set per tenant
 /// (job id by start time). The gateway reserves a place before it enqueues; whoever records the
 /// terminal event releases it. Entries older than <see cref="JobStoreOptions.ActiveJobLease"/> are
-/// swept, so a place lost to a crash between the two is not lost for good.
+/// swept, so a place lost to a crash between the two is not lost for good. A worker gives places
+/// back in the script that records the terminal event (<see cref="RedisJobStore.AppendTerminalAsync"/>).
 /// </summary>
 public sealed class ActiveJobs(IConnectionMultiplexer redis, IOptions<JobStoreOptions> options, TimeProvider time)
 {
@@ -41,5 +42,6 @@ public sealed class ActiveJobs(IConnectionMultiplexer redis, IOptions<JobStoreOp
     /// <summary>How many places the tenant holds now.</summary>
     public Task<long> CountAsync(string tenant) => redis.GetDatabase().SortedSetLengthAsync(Key(tenant));
 
-    private static string Key(string tenant) => $"active:{{{tenant}}}";
+    /// <summary>The tenant's set; its hash tag is the tenant's, as for the usage keys (<see cref="UsageKeys"/>).</summary>
+    internal static string Key(string tenant) => $"active:{{{tenant}}}";
 }
