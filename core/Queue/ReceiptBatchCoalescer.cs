@@ -28,11 +28,14 @@ public sealed class ReceiptBatchCoalescer(IAmazonSQS sqs)
 
     /// <summary>Deletes a received message; completes when SQS has answered for this entry.</summary>
     public Task DeleteAsync(string queueUrl, string receiptHandle) =>
-        _deletes.GetOrAdd(queueUrl, url => new Lane(sqs, url, delete: true)).Enqueue(new Entry(receiptHandle, 0));
+        LaneOf(_deletes, queueUrl, delete: true).Enqueue(new Entry(receiptHandle, 0));
 
     /// <summary>Sets a received message's visibility timeout (0 makes it visible at once); completes when SQS has answered for this entry.</summary>
     public Task ChangeVisibilityAsync(string queueUrl, string receiptHandle, int visibilityTimeoutSeconds) =>
-        _visibility.GetOrAdd(queueUrl, url => new Lane(sqs, url, delete: false)).Enqueue(new Entry(receiptHandle, visibilityTimeoutSeconds));
+        LaneOf(_visibility, queueUrl, delete: false).Enqueue(new Entry(receiptHandle, visibilityTimeoutSeconds));
+
+    private Lane LaneOf(ConcurrentDictionary<string, Lane> lanes, string queueUrl, bool delete) =>
+        lanes.TryGetValue(queueUrl, out var lane) ? lane : lanes.GetOrAdd(queueUrl, new Lane(sqs, queueUrl, delete));
 
     /// <summary>
     /// One caller's entry: its receipt handle and the task it awaits. Its caller continues on the
