@@ -63,6 +63,9 @@ public static class WorkerHostBuilderExtensions
             mediator.ConfigureMediator((context, configurator) =>
                 InferencePipeline.Configure(configurator, context.GetRequiredService<IOptions<WorkerOptions>>().Value));
         });
+        builder.Services.AddSingleton<JobTally>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobTally>());
+        builder.Services.AddSingleton<ReceiptBatchCoalescer>();
         builder.Services.AddHostedService<SqsEventSource>();
         builder.Services.AddHostedService<DeadLetterMonitor>();
         builder.Services.AddSingleton<WorkerRegistration>();

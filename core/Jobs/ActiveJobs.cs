@@ -7,7 +7,8 @@ namespace InferenceGateway.Core.Jobs;
 /// The jobs each tenant has queued or running, for the per-plan cap: a sorted set per tenant
 /// (job id by start time). The gateway reserves a place before it enqueues; whoever records the
 /// terminal event releases it. Entries older than <see cref="JobStoreOptions.ActiveJobLease"/> are
-/// swept, so a place lost to a crash between the two is not lost for good.
+/// swept, so a place lost to a crash between the two is not lost for good. A worker gives places
+/// back in the script that records the terminal event (<see cref="RedisJobStore.AppendTerminalAsync"/>).
 /// </summary>
 public sealed class ActiveJobs(IConnectionMultiplexer redis, IOptions<JobStoreOptions> options, TimeProvider time)
 {
@@ -45,6 +46,6 @@ public sealed class ActiveJobs(IConnectionMultiplexer redis, IOptions<JobStoreOp
     /// <summary>How long a place is held before the sweep takes it back, in milliseconds.</summary>
     public long LeaseMilliseconds => (long)options.Value.ActiveJobLease.TotalMilliseconds;
 
-    /// <summary>The key of a tenant's places (the tenant's hash tag, so it shares a cluster slot with its limits).</summary>
+    /// <summary>The key of a tenant's places: the tenant's hash tag, so it shares a cluster slot with its limits and its usage keys (<see cref="UsageKeys"/>).</summary>
     public static string Key(string tenant) => $"active:{{{tenant}}}";
 }

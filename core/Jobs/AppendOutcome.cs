@@ -17,4 +17,7 @@ public enum AppendOutcome
 }
 
 /// <summary>The outcome and, when appended, the event's sequence number.</summary>
-public readonly record struct AppendResult(AppendOutcome Outcome, long Seq);
+/// <param name="Outcome">What happened.</param>
+/// <param name="Seq">The appended event's sequence number (0 when nothing was appended).</param>
+/// <param name="CancelRequested">When appended: the record said a cancel of the job was requested (read in the same step).</param>
+public readonly record struct AppendResult(AppendOutcome Outcome, long Seq, bool CancelRequested = false);

@@ -14,22 +14,35 @@ namespace InferenceGateway.Core.Jobs;
 /// redelivered message harmless (one terminal event, one result). A job with a webhook names an
 /// outbox stream on its record; the same script adds <c>{job, seq}</c> to it for every event the
 /// webhook's filter selects, so an event and its pending delivery are recorded together or not at all.
+/// One round trip per state transition: the script also answers whether a cancel was requested
+/// (what a worker starting the job needs to know), and the terminal appends give back the tenant's
+/// place among its active jobs (<see cref="ActiveJobs"/>).
 /// </summary>
 public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStoreOptions> options, TimeProvider time)
 {
+    // KEYS: record, events, then usage total and day when ARGV[7] counters follow, then the
+    // active-jobs set when ARGV[8] names a job to release from it. ARGV: mode, type, at, data, ttl,
+    // notify channel, counter count, job to release ('' for none), counters, record fields.
+    // Returns {seq or -1 no such job, -2 already ended, -3 exists; 1 when a cancel was requested}.
     private const string AppendScript = """
+        if ARGV[8] ~= '' then
+          redis.call('ZREM', KEYS[#KEYS], ARGV[8])
+        end
         local exists = redis.call('EXISTS', KEYS[1])
+        local cancel = 0
         if ARGV[1] == 'create' then
-          if exists == 1 then return -3 end
+          if exists == 1 then return {-3, 0} end
         else
-          if exists == 0 then return -1 end
-          local status = redis.call('HGET', KEYS[1], 'status')
+          if exists == 0 then return {-1, 0} end
+          local state = redis.call('HMGET', KEYS[1], 'status', 'cancelRequested')
+          local status = state[1]
           if status == 'completed' or status == 'failed' or status == 'cancelled' or status == 'timed_out' or status == 'expired' then
-            return -2
+            return {-2, 0}
           end
+          if state[2] == '1' then cancel = 1 end
         end
         local usage = tonumber(ARGV[7])
-        local first = 8 + usage * 2
+        local first = 9 + usage * 2
         for i = first, #ARGV, 2 do
           redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
         end
@@ -41,7 +54,7 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
         end
         redis.call('EXPIRE', KEYS[1], ARGV[5])
         redis.call('EXPIRE', KEYS[2], ARGV[5])
-        for i = 8, first - 1, 2 do
+        for i = 9, first - 1, 2 do
           redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])
           redis.call('HINCRBY', KEYS[4], ARGV[i], ARGV[i + 1])
         end
@@ -49,7 +62,7 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
           redis.call('EXPIRE', KEYS[4], 34560000)
         end
         redis.call('PUBLISH', ARGV[6], seq)
-        return seq
+        return {seq, cancel}
         """;
 
     // The webhook outbox (named on the record, so every writer of a job's log, gateway or worker,
@@ -106,23 +119,40 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
             fields.Add(new(JobFields.WebhookOutbox, webhook.Outbox));
         }
 
-        return RunAsync("create", jobId, JobEventTypes.Queued, data, createdAt, fields, usage: null);
+        return RunAsync("create", jobId, JobEventTypes.Queued, data, createdAt, Fields.Of(fields), usage: null, releaseOf: null);
     }
 
     /// <summary>
     /// Appends an event and applies <paramref name="recordUpdates"/> to the record, unless the job
-    /// is unknown or already ended.
+    /// is unknown or already ended. The result says too whether a cancel of the job was requested
+    /// (<see cref="AppendResult.CancelRequested"/>), read in the same step.
     /// </summary>
     public Task<AppendResult> AppendAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates) =>
-        RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), recordUpdates, usage: null);
+        RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), Fields.Of(recordUpdates), usage: null, releaseOf: null);
 
     /// <summary>
     /// Appends a job's terminal event and, in the same atomic step, adds what the invocation cost to
-    /// the tenant's usage totals: a job delivered twice is billed once, because only the append that
-    /// closes the log counts anything.
+    /// the tenant's usage totals and gives back the tenant's place among its active jobs: a job
+    /// delivered twice is billed once, because only the append that closes the log counts anything
+    /// (the place is given back whatever the outcome; that is idempotent).
     /// </summary>
     public Task<AppendResult> AppendTerminalAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates, Invocation invocation) =>
-        RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), recordUpdates, invocation);
+        RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), Fields.Of(recordUpdates), invocation, invocation.Tenant);
+
+    /// <summary>
+    /// As <see cref="AppendTerminalAsync"/>,
+    /// with the event data and the record's values as Redis values (UTF-8 bytes from a pooled
+    /// buffer, for example: the caller may reuse them once this returns, not if it throws).
+    /// </summary>
+    public Task<AppendResult> AppendTerminalUtf8Async(string jobId, string type, ReadOnlyMemory<byte> data, IReadOnlyList<KeyValuePair<string, RedisValue>> recordUpdates, Invocation invocation) =>
+        RunAsync("append", jobId, type, data, time.GetUtcNow(), Fields.Of(recordUpdates), invocation, invocation.Tenant);
+
+    /// <summary>
+    /// Appends a terminal event of a job that did not run (expired, refused) and, in the same
+    /// atomic step, gives back <paramref name="tenant"/>'s place among its active jobs; bills nothing.
+    /// </summary>
+    public Task<AppendResult> AppendUnbilledTerminalAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates, string tenant) =>
+        RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), Fields.Of(recordUpdates), usage: null, releaseOf: tenant);
 
     /// <summary>
     /// Cancels a job: one still queued ends <c>cancelled</c> at once; a running one is flagged and
@@ -293,41 +323,90 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     private static DateTimeOffset ParseTime(string value) =>
         DateTimeOffset.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
-    private async Task<AppendResult> RunAsync(string mode, string jobId, string type, string? dataJson, DateTimeOffset at, IReadOnlyList<KeyValuePair<string, string>> fields, Invocation? usage)
+    private async Task<AppendResult> RunAsync(string mode, string jobId, string type, RedisValue data, DateTimeOffset at, Fields fields, Invocation? usage, string? releaseOf)
     {
         var counters = usage is null ? [] : UsageKeys.Counters(usage, type);
-        var args = new RedisValue[7 + (counters.Count * 2) + (fields.Count * 2)];
+        var args = new RedisValue[8 + (counters.Count * 2) + (fields.Count * 2)];
         args[0] = mode;
         args[1] = type;
         args[2] = Format(at);
-        args[3] = dataJson ?? string.Empty;
+        args[3] = data.IsNull ? RedisValue.EmptyString : data;
         args[4] = _ttlSeconds;
         args[5] = JobKeys.Notify(jobId);
         args[6] = counters.Count;
-        var next = 7;
+        args[7] = releaseOf is null ? RedisValue.EmptyString : jobId;
+        var next = 8;
         foreach (var (name, amount) in counters)
         {
             args[next++] = name;
             args[next++] = amount;
         }
 
-        foreach (var (name, value) in fields)
+        fields.CopyTo(args, next);
+
+        var keys = new RedisKey[2 + (usage is null ? 0 : 2) + (releaseOf is null ? 0 : 1)];
+        keys[0] = JobKeys.Record(jobId);
+        keys[1] = JobKeys.Events(jobId);
+        if (usage is not null)
         {
-            args[next++] = name;
-            args[next++] = value;
+            keys[2] = UsageKeys.Total(usage.Tenant);
+            keys[3] = UsageKeys.Day(usage.Tenant, at);
         }
 
-        RedisKey[] keys = usage is null
-            ? [JobKeys.Record(jobId), JobKeys.Events(jobId)]
-            : [JobKeys.Record(jobId), JobKeys.Events(jobId), UsageKeys.Total(usage.Tenant), UsageKeys.Day(usage.Tenant, at)];
-        var result = (long)await redis.GetDatabase().ScriptEvaluateAsync(AppendScript, keys, args);
+        if (releaseOf is not null)
+        {
+            // active:{tenant} shares the usage keys' hash tag: no slot the script did not touch already.
+            keys[^1] = ActiveJobs.Key(releaseOf);
+        }
+
+        var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AppendScript, keys, args))!;
+        var result = (long)reply[0];
         return result switch
         {
             -1 => new AppendResult(AppendOutcome.NoSuchJob, 0),
             -2 => new AppendResult(AppendOutcome.AlreadyTerminal, 0),
             -3 => new AppendResult(AppendOutcome.AlreadyExists, 0),
-            _ => new AppendResult(AppendOutcome.Appended, result),
+            _ => new AppendResult(AppendOutcome.Appended, result, CancelRequested: (long)reply[1] == 1),
         };
+    }
+
+    /// <summary>A record's field updates as either strings or Redis values, without copying the list.</summary>
+    private readonly struct Fields
+    {
+        private readonly IReadOnlyList<KeyValuePair<string, string>>? _strings;
+        private readonly IReadOnlyList<KeyValuePair<string, RedisValue>>? _values;
+
+        private Fields(IReadOnlyList<KeyValuePair<string, string>>? strings, IReadOnlyList<KeyValuePair<string, RedisValue>>? values)
+        {
+            _strings = strings;
+            _values = values;
+        }
+
+        public int Count => _strings?.Count ?? _values?.Count ?? 0;
+
+        public static Fields Of(IReadOnlyList<KeyValuePair<string, string>> strings) => new(strings, null);
+
+        public static Fields Of(IReadOnlyList<KeyValuePair<string, RedisValue>> values) => new(null, values);
+
+        public void CopyTo(RedisValue[] args, int at)
+        {
+            if (_strings is not null)
+            {
+                foreach (var (name, value) in _strings)
+                {
+                    args[at++] = name;
+                    args[at++] = value;
+                }
+            }
+            else if (_values is not null)
+            {
+                foreach (var (name, value) in _values)
+                {
+                    args[at++] = name;
+                    args[at++] = value;
+                }
+            }
+        }
     }
 
     private sealed class Subscription(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler) : IAsyncDisposable

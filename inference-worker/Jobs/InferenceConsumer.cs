@@ -10,6 +10,7 @@ using InferenceGateway.Worker.Queue;
 using InferenceGateway.Worker.Streaming;
 using MassTransit;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace InferenceGateway.Worker.Jobs;
 
@@ -34,7 +35,8 @@ public sealed class InferenceConsumer(
     IOptions<WorkerOptions> options,
     TimeProvider time,
     ILogger<InferenceConsumer> logger,
-    LatencyRecorder latency) : IConsumer<RunJob>
+    LatencyRecorder latency,
+    JobTally tally) : IConsumer<RunJob>
 {
     private readonly WorkerOptions _options = options.Value;
 
@@ -49,6 +51,10 @@ public sealed class InferenceConsumer(
         }
 
         var queueMs = Math.Max(0, (long)(startedAt - job.CreatedAt).TotalMilliseconds);
+
+        // Listening for a cancel before the job is marked running: a cancel from then on is heard,
+        // and one from before (a running job redelivered) is read by the same script as the start.
+        using var cancellation = cancellations.Register(job.JobId);
         var started = await store.AppendAsync(
             job.JobId,
             JobEventTypes.Started,
@@ -63,11 +69,11 @@ public sealed class InferenceConsumer(
             // Ended already (a redelivery after the result was recorded, or cancelled while queued).
             Log.JobAlreadySettled(logger, job.JobId, started.Outcome.ToString(), messageId);
             await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
+            tally.Settled();
             return;
         }
 
-        using var cancellation = cancellations.Register(job.JobId);
-        if (await store.IsCancelRequestedAsync(job.JobId))
+        if (started.CancelRequested)
         {
             cancellation.Cancel();
         }
@@ -135,7 +141,16 @@ public sealed class InferenceConsumer(
 
         await RecordEndAsync(job, type, outcome, queueMs, limitMs);
         latency.RecordJobEnd(job.Model, type == JobEventTypes.Completed, queueMs, outcome.ColdStart, outcome.InitMs, outcome.ExecutionMs, time.GetUtcNow() - job.CreatedAt);
-        Log.JobFinished(logger, job.JobId, type, outcome.ExecutionMs, queueMs, outcome.ColdStart);
+        tally.Ended(type);
+        if (type == JobEventTypes.Completed)
+        {
+            // One line per job is Debug; the tally says how many completed at Information.
+            Log.JobCompleted(logger, job.JobId, outcome.ExecutionMs, queueMs, outcome.ColdStart);
+        }
+        else
+        {
+            Log.JobFinished(logger, job.JobId, type, outcome.ExecutionMs, queueMs, outcome.ColdStart);
+        }
     }
 
     private async Task<ModelOutcome> RunModelAsync(JobMessage job, JobStreamWriter? stream, Action armLimit, Action checkLimit, CancellationToken cancellationToken)
@@ -227,7 +242,7 @@ public sealed class InferenceConsumer(
             // any exception is the stop we asked for.
             outcome.Stopped = true;
         }
-        catch (Exception ex) when (ex is not (StackExchange.Redis.RedisException or StackExchange.Redis.RedisTimeoutException))
+        catch (Exception ex) when (ex is not (RedisException or RedisTimeoutException))
         {
             outcome.Failure = ex;
             Log.InferenceFailed(logger, ex, job.JobId);
@@ -244,7 +259,7 @@ public sealed class InferenceConsumer(
         {
             await store.AppendAsync(jobId, JobEventTypes.Progress, $$"""{"done":{{done}},"total":{{total}}}""", []);
         }
-        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or StackExchange.Redis.RedisTimeoutException)
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
         {
             Log.ProgressLost(logger, ex, jobId, done);
         }
@@ -261,19 +276,9 @@ public sealed class InferenceConsumer(
             BilledMs = (long)Math.Ceiling(outcome.InitMs + outcome.ExecutionMs),
             Provider = models.ExecutionProvider.ActiveName,
         };
-        var metricsJson = JsonSerializer.Serialize(metrics, ContractsJsonContext.Default.JobMetrics);
-        List<KeyValuePair<string, string>> fields =
-        [
-            new(JobFields.Status, type),
-            new(JobFields.CompletedAt, RedisJobStore.Format(time.GetUtcNow())),
-            new(JobFields.ColdStart, outcome.ColdStart ? "1" : "0"),
-            new(JobFields.InitMs, metrics.InitMs.Value.ToString(CultureInfo.InvariantCulture)),
-            new(JobFields.ExecutionMs, metrics.ExecutionMs.Value.ToString(CultureInfo.InvariantCulture)),
-            new(JobFields.BilledMs, metrics.BilledMs.Value.ToString(CultureInfo.InvariantCulture)),
-            new(JobFields.Provider, metrics.Provider),
-        ];
 
-        string data;
+        TerminalPayload payload;
+        string valueField;
         if (type == JobEventTypes.Completed && outcome.Generation is { } generated)
         {
             var result = new GenerationResult(
@@ -281,16 +286,13 @@ public sealed class InferenceConsumer(
                 generated.Text,
                 generated.FinishReason,
                 new TokenUsage(generated.PromptTokens, generated.CompletionTokens, generated.PromptTokens + generated.CompletionTokens));
-            var resultJson = JsonSerializer.Serialize(result, ContractsJsonContext.Default.GenerationResult);
-            fields.Add(new(JobFields.Result, resultJson));
-            data = $$"""{"result":{{resultJson}},"metrics":{{metricsJson}}}""";
+            payload = TerminalPayload.Result(result, ContractsJsonContext.Default.GenerationResult, metrics);
+            valueField = JobFields.Result;
         }
         else if (type == JobEventTypes.Completed)
         {
-            var result = new EmbeddingResult(job.Model, outcome.Dimensions, outcome.Vectors!);
-            var resultJson = JsonSerializer.Serialize(result, ContractsJsonContext.Default.EmbeddingResult);
-            fields.Add(new(JobFields.Result, resultJson));
-            data = $$"""{"result":{{resultJson}},"metrics":{{metricsJson}}}""";
+            payload = TerminalPayload.Result(new EmbeddingResult(job.Model, outcome.Dimensions, outcome.Vectors!), ContractsJsonContext.Default.EmbeddingResult, metrics);
+            valueField = JobFields.Result;
         }
         else
         {
@@ -301,11 +303,21 @@ public sealed class InferenceConsumer(
                 _ when outcome.Error is { } refused => refused,
                 _ => new JobError("inference_error", $"The model failed on this input ({outcome.Failure?.GetType().Name ?? "unknown error"})."),
             };
-            var errorJson = JsonSerializer.Serialize(error, ContractsJsonContext.Default.JobError);
-            fields.Add(new(JobFields.Error, errorJson));
-            data = $$"""{"error":{{errorJson}},"metrics":{{metricsJson}}}""";
+            payload = TerminalPayload.Error(error, metrics);
+            valueField = JobFields.Error;
         }
 
+        KeyValuePair<string, RedisValue>[] fields =
+        [
+            new(JobFields.Status, type),
+            new(JobFields.CompletedAt, RedisJobStore.Format(time.GetUtcNow())),
+            new(JobFields.ColdStart, outcome.ColdStart ? "1" : "0"),
+            new(JobFields.InitMs, metrics.InitMs.Value.ToString(CultureInfo.InvariantCulture)),
+            new(JobFields.ExecutionMs, metrics.ExecutionMs.Value.ToString(CultureInfo.InvariantCulture)),
+            new(JobFields.BilledMs, metrics.BilledMs.Value.ToString(CultureInfo.InvariantCulture)),
+            new(JobFields.Provider, metrics.Provider),
+            new(valueField, payload.Value),
+        ];
         var invocation = new Invocation(
             job.Tenant,
             job.Model,
@@ -314,20 +326,24 @@ public sealed class InferenceConsumer(
             (long)Math.Ceiling(outcome.ExecutionMs),
             outcome.ColdStart,
             outcome.Vectors?.Length ?? (outcome.Generation is null ? 0 : 1));
-        await store.AppendTerminalAsync(job.JobId, type, data, fields, invocation);
-        await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
+
+        // The same script closes the log, bills the tenant and gives back its active-jobs place.
+        await store.AppendTerminalUtf8Async(job.JobId, type, payload.Data, fields, invocation);
+        payload.Return();
     }
 
     private async Task ExpireAsync(JobMessage job, DateTimeOffset now, string messageId)
     {
         var error = new JobError("expired", $"The job waited in the queue past its time to live ({job.ExpiresAt:O}) and was not run.");
         var errorJson = JsonSerializer.Serialize(error, ContractsJsonContext.Default.JobError);
-        var result = await store.AppendAsync(
+        // Ends the job and gives back the tenant's active-jobs place in one step; bills nothing.
+        var result = await store.AppendUnbilledTerminalAsync(
             job.JobId,
             JobEventTypes.Expired,
             $$"""{"error":{{errorJson}}}""",
-            [new(JobFields.Status, JobStatuses.Expired), new(JobFields.Error, errorJson), new(JobFields.CompletedAt, RedisJobStore.Format(now))]);
-        await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
+            [new(JobFields.Status, JobStatuses.Expired), new(JobFields.Error, errorJson), new(JobFields.CompletedAt, RedisJobStore.Format(now))],
+            job.Tenant);
+        tally.Ended(JobEventTypes.Expired);
         Log.JobExpired(logger, job.JobId, result.Outcome.ToString(), messageId);
     }
 

@@ -16,15 +16,18 @@ namespace InferenceGateway.Worker.Queue;
 /// batches of up to <see cref="WorkerOptions.MaxMessages"/>, never holds more than
 /// <see cref="WorkerOptions.MaxConcurrency"/> messages and never receives while saturated, hands
 /// each job to the inference consumer through MassTransit's Mediator, and owns the message:
-/// extends its visibility while the job runs, deletes it once the job's end is recorded, gives it
-/// back with backoff when the delivery failed, and on the last allowed delivery ends the job as
-/// failed and moves the message to the dead-letter queue. Each message is handled on its own, so
-/// one bad message never fails or delays the others. On shutdown it stops receiving, lets running
-/// jobs finish for <see cref="WorkerOptions.ShutdownGraceSeconds"/>, then stops them and releases
-/// their messages at once.
+/// extends its visibility while the job runs (one <see cref="VisibilityHeartbeats"/> schedule for
+/// every message in hand), deletes it once the job's end is recorded, gives it back with backoff
+/// when the delivery failed, and on the last allowed delivery ends the job as failed and moves the
+/// message to the dead-letter queue. Deletes and releases of concurrent jobs go out together in
+/// batch calls (<see cref="ReceiptBatchCoalescer"/>: a lone one at once). Each message is handled
+/// on its own, so one bad message never fails or delays the others. On shutdown it stops
+/// receiving, lets running jobs finish for <see cref="WorkerOptions.ShutdownGraceSeconds"/>, then
+/// stops them and releases their messages at once.
 /// </summary>
 public sealed class SqsEventSource(
     JobQueue queue,
+    ReceiptBatchCoalescer acks,
     IMediator mediator,
     RedisJobStore store,
     ActiveJobs activeJobs,
@@ -39,6 +42,7 @@ public sealed class SqsEventSource(
     private readonly int _visibilitySeconds = sqsOptions.Value.VisibilityTimeoutSeconds;
     private readonly int _maxReceiveCount = sqsOptions.Value.MaxReceiveCount;
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
+    private VisibilityHeartbeats? _heartbeats;
 
     /// <summary>Messages being handled now.</summary>
     public int InFlight => _inFlight.Count;
@@ -49,6 +53,8 @@ public sealed class SqsEventSource(
         var backoff = TimeSpan.Zero;
         QueueUrls? urls = null;
         Task<List<Message>>? pending = null;
+        using var stopHeartbeats = new CancellationTokenSource();
+        var heartbeating = Task.CompletedTask;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -66,6 +72,8 @@ public sealed class SqsEventSource(
                     if (urls is null)
                     {
                         urls = await queue.GetUrlsAsync(stoppingToken);
+                        _heartbeats = new VisibilityHeartbeats(queue.Client, urls.Jobs, _visibilitySeconds, _options.HeartbeatFraction, time, logger);
+                        heartbeating = _heartbeats.RunAsync(stopHeartbeats.Token);
                         Log.Polling(logger, urls.Jobs, _options.MaxMessages, _options.MaxConcurrency);
                     }
 
@@ -94,7 +102,7 @@ public sealed class SqsEventSource(
 
                 foreach (var message in messages)
                 {
-                    Track(HandleAsync(message, urls, slots));
+                    Track(HandleAsync(message, urls, _heartbeats!, slots));
                 }
             }
         }
@@ -103,7 +111,10 @@ public sealed class SqsEventSource(
             // Stop receiving; what is in hand is finished or released below.
         }
 
+        // Running jobs keep their messages invisible while they finish.
         await Task.WhenAll(DrainAsync(), ReleaseLateAsync(pending, urls));
+        await stopHeartbeats.CancelAsync();
+        await heartbeating;
     }
 
     /// <summary>Gives back at once whatever a long poll still open at shutdown returns.</summary>
@@ -124,7 +135,7 @@ public sealed class SqsEventSource(
             return;
         }
 
-        foreach (var message in late)
+        await Task.WhenAll(late.Select(async message =>
         {
             try
             {
@@ -135,7 +146,7 @@ public sealed class SqsEventSource(
             {
                 Log.ProcessingFailed(logger, ex, message.MessageId);
             }
-        }
+        }));
     }
 
     private async Task<List<Message>> ReceiveAsync(QueueUrls urls, int free, CancellationToken stoppingToken)
@@ -219,7 +230,7 @@ public sealed class SqsEventSource(
         await all;
     }
 
-    private async Task HandleAsync(Message message, QueueUrls urls, SemaphoreSlim slots)
+    private async Task HandleAsync(Message message, QueueUrls urls, VisibilityHeartbeats heartbeats, SemaphoreSlim slots)
     {
         try
         {
@@ -243,9 +254,8 @@ public sealed class SqsEventSource(
             }
 
             Exception? failure = null;
-            using (var heartbeat = new CancellationTokenSource())
+            using (heartbeats.Track(message.MessageId, message.ReceiptHandle))
             {
-                var beating = HeartbeatAsync(message, urls, heartbeat.Token);
                 try
                 {
                     await mediator.Send(new RunJob(job, message.MessageId, receiveCount), lifetime.Aborted);
@@ -254,14 +264,11 @@ public sealed class SqsEventSource(
                 {
                     failure = ex;
                 }
-
-                await heartbeat.CancelAsync();
-                await beating;
             }
 
             if (failure is null)
             {
-                await queue.Client.DeleteMessageAsync(urls.Jobs, message.ReceiptHandle, CancellationToken.None);
+                await acks.DeleteAsync(urls.Jobs, message.ReceiptHandle);
             }
             else if (lifetime.Aborted.IsCancellationRequested)
             {
@@ -290,41 +297,6 @@ public sealed class SqsEventSource(
         }
     }
 
-    /// <summary>Keeps a running job's message invisible: extends it each time a fraction of the timeout passes.</summary>
-    private async Task HeartbeatAsync(Message message, QueueUrls urls, CancellationToken stop)
-    {
-        var period = TimeSpan.FromSeconds(_visibilitySeconds * _options.HeartbeatFraction);
-        using var timer = new PeriodicTimer(period, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stop))
-            {
-                // A lapse hands the message to another worker: each extension gets a short limit
-                // of its own and, if it fails, quick retries until the next tick.
-                for (var attempt = 0; attempt < 3 && !stop.IsCancellationRequested; attempt++)
-                {
-                    try
-                    {
-                        using var limit = CancellationTokenSource.CreateLinkedTokenSource(stop);
-                        limit.CancelAfter(TimeSpan.FromSeconds(Math.Max(1, period.TotalSeconds / 4)));
-                        await ChangeVisibilityAsync(message, urls, _visibilitySeconds, limit.Token);
-                        Log.Heartbeat(logger, message.MessageId, _visibilitySeconds);
-                        break;
-                    }
-                    catch (Exception ex) when (!stop.IsCancellationRequested)
-                    {
-                        Log.HeartbeatFailed(logger, ex, message.MessageId);
-                        await Task.Delay(TimeSpan.FromMilliseconds(250), time, stop);
-                    }
-                }
-            }
-        }
-        catch (Exception) when (stop.IsCancellationRequested)
-        {
-            // The job ended.
-        }
-    }
-
     private int ReleaseBackoff(int receiveCount)
     {
         var exponent = Math.Min(receiveCount - 1, 16);
@@ -333,10 +305,9 @@ public sealed class SqsEventSource(
         return (int)Math.Min(Math.Round(seconds + jitter), 43_200);
     }
 
-    private async Task ChangeVisibilityAsync(Message message, QueueUrls urls, int seconds, CancellationToken cancellationToken = default) =>
-        await queue.Client.ChangeMessageVisibilityAsync(
-            new ChangeMessageVisibilityRequest { QueueUrl = urls.Jobs, ReceiptHandle = message.ReceiptHandle, VisibilityTimeout = seconds },
-            cancellationToken);
+    /// <summary>Gives a message back (0: at once): rare, but all at once on a stop past the grace period, so batched too.</summary>
+    private Task ChangeVisibilityAsync(Message message, QueueUrls urls, int seconds) =>
+        acks.ChangeVisibilityAsync(urls.Jobs, message.ReceiptHandle, seconds);
 
     /// <summary>The last allowed delivery failed too: end the job with the reason and park the message in the DLQ.</summary>
     private async Task GiveUpAsync(Message message, JobMessage job, QueueUrls urls, int receiveCount, Exception failure)
@@ -391,7 +362,7 @@ public sealed class SqsEventSource(
         await queue.Client.SendMessageAsync(
             new SendMessageRequest { QueueUrl = urls.DeadLetter, MessageBody = message.Body, MessageAttributes = attributes },
             CancellationToken.None);
-        await queue.Client.DeleteMessageAsync(urls.Jobs, message.ReceiptHandle, CancellationToken.None);
+        await acks.DeleteAsync(urls.Jobs, message.ReceiptHandle);
         Log.PoisonMessage(logger, message.MessageId, reason);
     }
 }

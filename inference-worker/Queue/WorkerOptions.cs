@@ -31,10 +31,14 @@ public sealed record WorkerOptions
 
     /// <summary>
     /// Jobs held at once by this worker (Lambda's MaximumConcurrency). Model calls are merged by the
-    /// dynamic batcher, so this bounds messages in hand, not ONNX Runtime calls.
+    /// dynamic batcher, so this bounds messages in hand, not ONNX Runtime calls. To keep the model
+    /// fed it should be at least (model runs at once + 2) × <c>Batching:MaxBatchTexts</c>: a batch
+    /// running, the next one gathering, and the jobs of the last one recording their ends and being
+    /// acknowledged meanwhile. The default, 128, is four batches of 32; with 32 (one batch) the model
+    /// waited on every batch's Redis and SQS work and the next receive.
     /// </summary>
     [Range(1, 1024)]
-    public int MaxConcurrency { get; init; } = 32;
+    public int MaxConcurrency { get; init; } = 128;
 
     /// <summary>Extend a running job's visibility each time this fraction of the visibility timeout passes.</summary>
     [Range(0.1, 0.9)]
@@ -63,6 +67,13 @@ public sealed record WorkerOptions
     /// <summary>A job with more texts than this records a <c>progress</c> event after each such slice.</summary>
     [Range(1, 100_000)]
     public int ProgressEveryTexts { get; init; } = 64;
+
+    /// <summary>
+    /// Every this many seconds, one Information line counting the jobs that ended, by outcome (each
+    /// completed job's own line is Debug); 0 turns it off.
+    /// </summary>
+    [Range(0, 86_400)]
+    public int SummaryIntervalSeconds { get; init; } = 60;
 
     /// <summary>Watch the dead-letter queue and mark jobs whose messages the redrive policy moved there as failed.</summary>
     public bool MonitorDeadLetterQueue { get; init; } = true;

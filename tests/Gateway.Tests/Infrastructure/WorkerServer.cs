@@ -1,5 +1,6 @@
 using InferenceGateway.Worker;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace InferenceGateway.Tests.Infrastructure;
@@ -13,7 +14,8 @@ public sealed class WorkerServer : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<WorkerServer> StartAsync(IDictionary<string, string?> configuration)
+    /// <summary>Starts a worker; <paramref name="services"/> may replace its services (an SQS client that tampers with calls, say).</summary>
+    public static async Task<WorkerServer> StartAsync(IDictionary<string, string?> configuration, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -22,6 +24,7 @@ public sealed class WorkerServer : IAsyncDisposable
         });
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.AddInferenceWorker();
+        services?.Invoke(builder.Services);
         var host = builder.Build();
         await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
         return new WorkerServer(host);
