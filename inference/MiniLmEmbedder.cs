@@ -281,7 +281,7 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
         byte[] bytes;
         using (var stream = OpenResource("model.onnx"))
         {
-            bytes = new byte[stream.Length];
+            bytes = ModelBuffers.AllocatePinned((int)stream.Length);
             stream.ReadExactly(bytes);
         }
 
