@@ -5,10 +5,11 @@ namespace InferenceGateway.Inference;
 /// <summary>
 /// Large arrays for model bytes. A cold start writes a whole model (91 MB for all-MiniLM-L6-v2) into
 /// fresh memory, and on Linux with 4 KiB pages that is one page fault per 4 KiB, about 22 000 for that
-/// model; on the virtual machines measured here each fault cost ~12 µs (280 ms for the read alone, and
-/// the first pass over the bytes after it as much again). Asking for transparent huge pages
-/// (<c>madvise(MADV_HUGEPAGE)</c>, which works with the kernel's default <c>madvise</c> mode) makes
-/// that about 45 faults of 2 MiB. Best effort: where it is not supported the array is used as it is.
+/// model; on the virtual machine measured here they cost ~12 µs each (≈ 270 ms for the read alone,
+/// and ≈ 130 ms more for the first pass over the bytes after it, the hash check). Asking for
+/// transparent huge pages (<c>madvise(MADV_HUGEPAGE)</c>, which the kernel's default <c>madvise</c>
+/// mode honours) makes that about 45 faults of 2 MiB: read and check took 50-100 ms. Best effort:
+/// where it is not supported the array is used as it is.
 /// </summary>
 internal static class ModelBuffers
 {
