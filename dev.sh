@@ -255,8 +255,10 @@ start_stack() {
   wait_for gateway 30 curl -sf --max-time 2 "http://127.0.0.1:$GATEWAY_PORT/readyz"
   ensure_tiny_llm
   start_worker new
-  sleep 1
-  alive "${PIDS[worker]}" || { tail -n 30 "$LOG_DIR/worker.log" >&2; die "worker exited at start-up"; }
+  # Up means it takes jobs: the worker logs "Polling" once its start-up (the model host's init phase
+  # included) is done. A first job sent earlier would wait in the queue, and its cold start would
+  # compete for the CPU with the rest of the worker's start-up.
+  wait_for worker 60 grep -q 'Polling ' "$LOG_DIR/worker.log"
 
   GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT"
   {

@@ -22,4 +22,10 @@ internal static partial class InferenceLog
 
     [LoggerMessage(107, LogLevel.Information, "Provisioned: {Count} model(s) loaded at start and kept warm")]
     public static partial void Provisioned(ILogger logger, int count);
+
+    [LoggerMessage(108, LogLevel.Information, "Init phase done for {Count} model(s) in {ElapsedMs:F0} ms (start-up waited {WaitedMs:F0} ms for it)")]
+    public static partial void Prepared(ILogger logger, int count, double elapsedMs, double waitedMs);
+
+    [LoggerMessage(109, LogLevel.Warning, "Model {Model}: its init phase failed ({Reason}); its first load tries again")]
+    public static partial void PrepareFailed(ILogger logger, string model, string reason);
 }

@@ -82,6 +82,31 @@ public sealed class ModelHost : IDisposable
     /// <exception cref="KeyNotFoundException">This worker does not serve <paramref name="model"/>.</exception>
     public Task<ModelLease> AcquireAsync(string model, CancellationToken cancellationToken) => Slot(model).AcquireAsync(cancellationToken);
 
+    /// <summary>
+    /// The init phase, as a serverless function's runs before its first invocation: each model's
+    /// start-up work that does not depend on a job and is kept across unloads (the embedding
+    /// tokenizers), on pool threads, models in parallel. Loads are not started and no memory is held
+    /// for the models themselves: a cold start still loads the model. A model whose preparation fails
+    /// is left to its first load, which tries again and fails the way a load fails.
+    /// </summary>
+    /// <returns>The models whose preparation failed, with the reason.</returns>
+    public async Task<IReadOnlyList<(string Model, Exception Error)>> PrepareAsync()
+    {
+        var prepared = await Task.WhenAll(_slots.Values.Select(slot => Task.Run(() =>
+        {
+            try
+            {
+                slot.Prepare();
+                return ((string, Exception)?)null;
+            }
+            catch (Exception ex)
+            {
+                return (slot.Name, ex);
+            }
+        })));
+        return [.. prepared.OfType<(string, Exception)>()];
+    }
+
     /// <summary>With <see cref="InferenceOptions.Provisioned"/>: loads every model now (at start, before jobs are received).</summary>
     public async Task LoadProvisionedAsync(CancellationToken cancellationToken)
     {

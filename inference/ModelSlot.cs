@@ -130,6 +130,18 @@ internal sealed class ModelSlot : IDisposable
         _loadLock.Dispose();
     }
 
+    /// <summary>
+    /// The model's start-up work that no job needs to wait for and that outlives an unload (the
+    /// embedding tokenizer); the next load waits for it if it has not finished.
+    /// </summary>
+    public void Prepare()
+    {
+        if (Model.Runtime != ModelRuntimes.TextGeneration)
+        {
+            MiniLmEmbedder.Prepare(Model);
+        }
+    }
+
     /// <summary>Loads the model with the runtime its configuration names.</summary>
     private ILoadedModel Load() => Model.Runtime == ModelRuntimes.TextGeneration
         ? TextGeneration.TextGenerator.Load(Name, Model, _options, _provider)

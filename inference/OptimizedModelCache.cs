@@ -59,7 +59,7 @@ internal sealed class OptimizedModelCache(string directory)
                 return null;
             }
 
-            var bytes = GC.AllocateUninitializedArray<byte>((int)length, pinned: true);
+            var bytes = ModelBuffers.AllocatePinned((int)length);
             stream.ReadExactly(bytes);
             var sum = Convert.ToHexStringLower(XxHash128.Hash(bytes));
             return string.Equals(sum, sidecar[1], StringComparison.Ordinal) ? bytes : null;

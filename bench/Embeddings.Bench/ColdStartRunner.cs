@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using InferenceGateway.Inference;
+using InferenceGateway.Tests.Infrastructure;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -15,7 +16,9 @@ namespace InferenceGateway.Bench;
 /// load and prints it, and the parent reports the medians. Cases: the package's
 /// <see cref="SentenceEncoder"/> construction (the baseline), the worker's first
 /// <see cref="ModelHost.AcquireAsync(CancellationToken)"/> (its <c>initMs</c>) with the
-/// optimised-model cache cold (an empty directory each run), warm, and turned off.
+/// optimised-model cache cold (an empty directory each run), warm, and turned off; then the first
+/// job through a freshly started gateway and worker (<see cref="ColdStartStack"/>), as users see it
+/// after <c>./dev.sh up</c>. <c>--only process</c> or <c>--only stack</c> runs one half.
 /// </summary>
 internal static class ColdStartRunner
 {
@@ -24,14 +27,71 @@ internal static class ColdStartRunner
     public static async Task<int> RunAsync(string[] args)
     {
         var runs = 5;
+        string? only = null;
         for (var i = 0; i < args.Length - 1; i++)
         {
-            if (args[i] == "--runs")
+            switch (args[i])
             {
-                runs = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                case "--runs":
+                    runs = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                    break;
+                case "--only":
+                    only = args[i + 1];
+                    break;
+                default:
+                    break;
             }
         }
 
+        Console.WriteLine($"Cold start, median of {runs} runs ({Environment.ProcessorCount} cores, ONNX Runtime {OrtEnv.Instance().GetVersionString()}, load average at start {LoadAverage()}):");
+        if (only is null or "process")
+        {
+            await ProcessCasesAsync(runs);
+        }
+
+        if (only is null or "stack")
+        {
+            await StackCasesAsync(runs);
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"Load average at the end: {LoadAverage()}");
+        return 0;
+    }
+
+    /// <summary>One timed first load in this (fresh) process, as the worker does it; prints <c>INIT_MS=</c>.</summary>
+    public static async Task<int> ChildAsync(string[] args)
+    {
+        double initMs;
+        if (args[0] == "reference")
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var encoder = new SentenceEncoder(new SessionOptions());
+            initMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        }
+        else
+        {
+            // As the worker starts: the provider probe (which loads ONNX Runtime) and the init phase
+            // (the tokenizer) before it takes jobs, then a job's lease.
+            var options = new InferenceOptions { ModelCacheDirectory = args.Length > 1 ? args[1] : string.Empty };
+            using var host = new ModelHost(
+                Options.Create(options),
+                Options.Create(new ModelCatalogOptions()),
+                ExecutionProviderSelection.Probe(options),
+                new HostingEnvironment { ContentRootPath = AppContext.BaseDirectory },
+                TimeProvider.System,
+                NullLogger<ModelHost>.Instance);
+            await host.PrepareAsync();
+            using var lease = await host.AcquireAsync(CancellationToken.None);
+            initMs = lease.InitMs;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Marker}{initMs:F1}"));
+        return 0;
+    }
+
+    private static async Task ProcessCasesAsync(int runs)
+    {
         var root = Path.Combine(Path.GetTempPath(), $"coldstart-{Environment.ProcessId}");
         var warmCache = Path.Combine(root, "warm");
         try
@@ -55,7 +115,8 @@ internal static class ColdStartRunner
                 }
             }
 
-            Console.WriteLine($"Cold start in a fresh process, median of {runs} runs ({Environment.ProcessorCount} cores, ONNX Runtime {OrtEnv.Instance().GetVersionString()}):");
+            Console.WriteLine();
+            Console.WriteLine("In a fresh process (this program started again for each run):");
             Console.WriteLine();
             Console.WriteLine("| case | init ms (median) | min | max | whole process ms (median) |");
             Console.WriteLine("|---|---:|---:|---:|---:|");
@@ -65,42 +126,53 @@ internal static class ColdStartRunner
                 var process = results[label].Select(r => r.Process).Order().ToArray();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {label} | {Median(init):F0} | {init[0]:F0} | {init[^1]:F0} | {Median(process):F0} |"));
             }
-
-            return 0;
         }
         finally
         {
-            Directory.Delete(root, recursive: true);
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
         }
     }
 
-    /// <summary>One timed first load in this (fresh) process; prints <c>INIT_MS=</c>.</summary>
-    public static async Task<int> ChildAsync(string[] args)
+    private static async Task StackCasesAsync(int runs)
     {
-        double initMs;
-        if (args[0] == "reference")
+        var cases = new (string Label, TimeSpan? SubmitAfter)[]
         {
-            var started = Stopwatch.GetTimestamp();
-            using var encoder = new SentenceEncoder(new SessionOptions());
-            initMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            ("first job once the worker polls (./dev.sh up, demo)", null),
+            ("first job 1.5 s after the worker was started (meets its start-up)", TimeSpan.FromMilliseconds(1500)),
+        };
+        var results = cases.ToDictionary(c => c.Label, _ => new List<StackColdStart>());
+        await TestStack.StartAsync();
+        try
+        {
+            for (var run = 0; run < runs; run++)
+            {
+                foreach (var (label, submitAfter) in cases)
+                {
+                    results[label].Add(await ColdStartStack.RunAsync(submitAfter));
+                }
+            }
         }
-        else
+        finally
         {
-            // As the worker starts: the provider probe (which loads ONNX Runtime) at start, then a job's lease.
-            var options = new InferenceOptions { ModelCacheDirectory = args.Length > 1 ? args[1] : string.Empty };
-            using var host = new ModelHost(
-                Options.Create(options),
-                Options.Create(new ModelCatalogOptions()),
-                ExecutionProviderSelection.Probe(options),
-                new HostingEnvironment { ContentRootPath = AppContext.BaseDirectory },
-                TimeProvider.System,
-                NullLogger<ModelHost>.Instance);
-            using var lease = await host.AcquireAsync(CancellationToken.None);
-            initMs = lease.InitMs;
+            await TestStack.StopAsync();
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Marker}{initMs:F1}"));
-        return 0;
+        Console.WriteLine();
+        Console.WriteLine("The first job through a fresh gateway (edge model on) and worker, each its own process; the cache warm (the default directory, as ./dev.sh runs them):");
+        Console.WriteLine();
+        Console.WriteLine("| case | initMs (median) | min | max | queueMs (median) | executionMs (median) | submitted, ms after the worker's start (median) | result, ms after the worker's start (median) | worker CPU ms, submit to result (median; of it tiered JIT) | gateway CPU ms, same (median) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (label, _) in cases)
+        {
+            var r = results[label];
+            var init = r.Select(x => x.InitMs).Order().ToArray();
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"| {label} | {Median(init):F0} | {init[0]:F0} | {init[^1]:F0} | {Median(r.Select(x => x.QueueMs)):F0} | {Median(r.Select(x => x.ExecutionMs)):F0} | {Median(r.Select(x => x.SubmittedMs)):F0} | {Median(r.Select(x => x.FinishedMs)):F0} | {Median(r.Select(x => x.WorkerCpuMs)):F0} ({Median(r.Select(x => x.WorkerJitCpuMs)):F0}) | {Median(r.Select(x => x.GatewayCpuMs)):F0} |"));
+        }
     }
 
     private static async Task<(double Init, double Process)> ChildAsync(string mode, string cache)
@@ -122,6 +194,12 @@ internal static class ColdStartRunner
         return (double.Parse(line[Marker.Length..], CultureInfo.InvariantCulture), processMs);
     }
 
-    private static double Median(double[] sorted) =>
-        sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
 }

@@ -75,6 +75,21 @@ public sealed class ModelCacheTests
     }
 
     [Test]
+    public void ModelBuffer_IsPinnedAndAdvisedForHugePages()
+    {
+        Assume.That(OperatingSystem.IsLinux() && File.Exists("/sys/kernel/mm/transparent_hugepage/enabled"), "transparent huge pages are a Linux feature");
+        const int Length = 16 << 20;
+
+        var bytes = ModelBuffers.AllocatePinned(Length);
+
+        Assert.That(bytes, Has.Length.EqualTo(Length));
+        Assert.That(GC.GetGeneration(bytes), Is.EqualTo(GC.MaxGeneration), "on the pinned object heap: ONNX Runtime may keep pointers into it");
+        var interior = (ulong)System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(bytes, Length / 2);
+        Assert.That(VmFlags(interior), Does.Contain("hg"), "madvise(MADV_HUGEPAGE) on the array's memory");
+        GC.KeepAlive(bytes);
+    }
+
+    [Test]
     public void Load_WithAnUnwritableCacheDirectory_LoadsWithoutTheCache()
     {
         var notADirectory = Path.Combine(_cache, "file");
@@ -84,5 +99,26 @@ public sealed class ModelCacheTests
 
         Assert.That(embedder.LoadInfo.Cache, Is.EqualTo(ModelCacheOutcome.Unavailable));
         Assert.That(embedder.Embed(["hello"])[0], Has.Length.EqualTo(384));
+    }
+
+    /// <summary>The kernel's flags for the mapping that holds <paramref name="address"/> (/proc/self/smaps).</summary>
+    private static string[] VmFlags(ulong address)
+    {
+        var inside = false;
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            var range = line.Split(' ', 2)[0].Split('-');
+            if (range.Length == 2 && ulong.TryParse(range[0], System.Globalization.NumberStyles.HexNumber, null, out var start)
+                && ulong.TryParse(range[1], System.Globalization.NumberStyles.HexNumber, null, out var end))
+            {
+                inside = address >= start && address < end;
+            }
+            else if (inside && line.StartsWith("VmFlags:", StringComparison.Ordinal))
+            {
+                return line["VmFlags:".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            }
+        }
+
+        return [];
     }
 }
