@@ -22,4 +22,10 @@ internal static partial class InferenceLog
 
     [LoggerMessage(107, LogLevel.Information, "Provisioned: {Count} model(s) loaded at start and kept warm")]
     public static partial void Provisioned(ILogger logger, int count);
+
+    [LoggerMessage(108, LogLevel.Information, "Model {Model} runs up to {ConcurrentRuns} batch(es) at once, each on {IntraOpThreads} ONNX Runtime intra-op thread(s) ({Processors} processors; Inference:ConcurrentRuns, Inference:IntraOpThreads)")]
+    public static partial void EmbeddingThreads(ILogger logger, string model, int concurrentRuns, int intraOpThreads, int processors);
+
+    [LoggerMessage(109, LogLevel.Information, "Model {Model} generates on {IntraOpThreads} ONNX Runtime intra-op thread(s) a job ({Processors} processors; Inference:IntraOpThreads)")]
+    public static partial void GenerationThreads(ILogger logger, string model, int intraOpThreads, int processors);
 }

