@@ -183,6 +183,25 @@ public sealed class EmbeddingBatcherTests
         Assert.That(batcher.Statistics, Is.EqualTo(new BatchingStatistics(Batches: 6, Requests: 6, Texts: jobs.Sum(j => j.Length))));
     }
 
+    [Test]
+    public async Task EmbedAsync_RunsTheModelOnThreadsNamedOnnx_WhereTheLoadBenchmarkCountsItsCpu()
+    {
+        Assume.That(OperatingSystem.IsLinux(), "thread names and CPU times from /proc");
+        await using var batcher = NewBatcher(new FakeTimeProvider(), new BatchingOptions { WindowMs = 0 });
+        var texts = Enumerable.Range(0, 256).Select(i => Sentences[i % Sentences.Length]).ToArray();
+
+        var onnxBefore = OnnxThreadStats.CpuMs("onnx-");
+        var processBefore = Environment.CpuUsage.TotalTime;
+        var vectors = await batcher.EmbedAsync(_model, texts, CancellationToken.None).WaitAsync(Deadline);
+        var onnxMs = OnnxThreadStats.CpuMs("onnx-") - onnxBefore;
+        var processMs = (Environment.CpuUsage.TotalTime - processBefore).TotalMilliseconds;
+
+        Assert.That(vectors, Has.Length.EqualTo(texts.Length));
+        Assert.That(OnnxThreadStats.Names(), Does.Contain("onnx-run-0"));
+        // The model's CPU is on the onnx-* threads (bench/LoadTest's ProcessCpu.ThreadMilliseconds(pid, "onnx-")), not the pool's.
+        Assert.That(onnxMs, Is.GreaterThan(0.5 * processMs), $"onnx-* threads: {onnxMs} ms of the process's {processMs:F0} ms");
+    }
+
     /// <summary>Most callers send one text; every fifth sends three, of different lengths.</summary>
     private static string[] Job(int i) => i % 5 == 4
         ? [Sentences[i % Sentences.Length], Sentences[(i + 3) % Sentences.Length], Sentences[(i + 7) % Sentences.Length]]
