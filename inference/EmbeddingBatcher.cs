@@ -8,8 +8,9 @@ namespace InferenceGateway.Inference;
 /// Runtime run pads to similar lengths), and each caller gets exactly its own vectors back, in its
 /// order. Up to the model's <see cref="ModelThreading.ConcurrentRuns"/> batches run at once, each
 /// on a dedicated <c>onnx-run-N</c> thread; a batch starts as soon as a run is free (after
-/// <see cref="BatchingOptions.WindowMs"/>, when set), and callers that arrive while every run is
-/// busy collect into the next batch, up to <see cref="BatchingOptions.MaxBatchTexts"/> texts. See
+/// <see cref="BatchingOptions.WindowMs"/>, when set), callers that arrive while every run is
+/// busy collect into the next batch, up to <see cref="BatchingOptions.MaxBatchTexts"/> texts, and
+/// callers waiting when several runs are free are shared evenly among them. See
 /// <see cref="MicroBatcher{TModel}"/> for the rules.
 /// </summary>
 /// <remarks>

@@ -20,7 +20,9 @@ namespace InferenceGateway.Inference;
 /// delayed); the window closes when it elapses or when <see cref="BatchingOptions.MaxBatchTexts"/>
 /// texts wait. Requests that arrive while every slot is busy collect into the next batch, which
 /// starts when a slot frees. A batch takes waiting requests first-come first-served while their
-/// texts fit; a request larger than the limit is never split: it runs as a batch of its own.
+/// texts fit the limit and an even share of the waiting texts over the free slots (32 waiting
+/// with two slots free run as two batches of 16 at once, not one of 32 with a slot idle); a
+/// request is never split: one larger than the limit runs as a batch of its own.
 /// Requests left behind by the limit go in the next batch without a new window. With
 /// <see cref="BatchingOptions.Enabled"/> off, every request is a batch of its own, started as soon
 /// as a slot is free, on the same threads under the same cap. A run thread that finds nothing to do
@@ -396,7 +398,7 @@ internal sealed class MicroBatcher<TModel>(
             Batch? own = null;
             while (_running.Count < _runners.Length && _windowClosed && _waiting.Count > 0)
             {
-                var batch = TakeLocked();
+                var batch = TakeLocked(_runners.Length - _running.Count);
                 _running.Add(batch);
                 if (self is not null && own is null)
                 {
@@ -411,12 +413,18 @@ internal sealed class MicroBatcher<TModel>(
             return own;
         }
 
-        /// <summary>The next batch off the head of the queue: FIFO, whole requests, at most the limit unless one request is larger.</summary>
-        private Batch TakeLocked()
+        /// <summary>
+        /// The next batch off the head of the queue: FIFO, whole requests, at most the limit unless
+        /// one request is larger, and no more than an even share of the waiting texts over the
+        /// <paramref name="freeRuns"/> runs free now (the first request always goes), so the
+        /// waiting callers run in parallel instead of one run taking them all while another idles.
+        /// </summary>
+        private Batch TakeLocked(int freeRuns)
         {
+            var share = Math.Min(_owner._maxBatchTexts, (_waitingTexts + freeRuns - 1) / freeRuns);
             var take = 1;
             var texts = _waiting[0].Texts.Length;
-            while (_owner._enabled && take < _waiting.Count && texts + _waiting[take].Texts.Length <= _owner._maxBatchTexts)
+            while (_owner._enabled && take < _waiting.Count && texts + _waiting[take].Texts.Length <= share)
             {
                 texts += _waiting[take].Texts.Length;
                 take++;

@@ -308,6 +308,46 @@ public sealed class EmbeddingBatcherCoreTests
     }
 
     [Test]
+    public async Task EmbedAsync_WindowClosesWithTwoRunsFree_TheWaitingCallersAreSharedBetweenThem()
+    {
+        var model = new FakeModel { Held = true };
+        var time = new FakeTimeProvider();
+        await using var batcher = model.Batcher(time, runs: 2);
+
+        Task<float[][]>[] calls = [.. Enumerable.Range(1, 5).Select(i => batcher.EmbedAsync(model, [$"t{i}"], CancellationToken.None))];
+        time.Advance(Window);
+        await model.Started.WaitAsync(Deadline);
+        await model.Started.WaitAsync(Deadline);
+
+        // Five waiting, two runs free: three and two, at once, not five on one run while the other idles.
+        Assert.That(model.Running, Is.EqualTo(2));
+        Assert.That(model.Calls.OrderBy(c => c.Length), Is.EqualTo(new[] { new[] { "t4", "t5" }, ["t1", "t2", "t3"] }));
+        model.Release();
+        model.Release();
+        await Task.WhenAll(calls).WaitAsync(Deadline);
+        Assert.That(calls.Select(c => Ids(c.Result).Single()), Is.EqualTo(Enumerable.Range(1, 5)));
+    }
+
+    [Test]
+    public async Task EmbedAsync_LimitReachedWithTwoRunsFree_BothStartWithoutTheClockAndNoRequestIsSplit()
+    {
+        var model = new FakeModel { Held = true };
+        await using var batcher = model.Batcher(new FakeTimeProvider(), maxBatchTexts: 4, runs: 2);
+
+        var three = batcher.EmbedAsync(model, ["t1", "t2", "t3"], CancellationToken.None);
+        var one = batcher.EmbedAsync(model, ["t4"], CancellationToken.None);
+        await model.Started.WaitAsync(Deadline);
+        await model.Started.WaitAsync(Deadline);
+
+        // Four texts reached the limit: the window closed. A share is two texts, but a request is never split.
+        Assert.That(model.Calls, Is.EquivalentTo(new[] { new[] { "t1", "t2", "t3" }, ["t4"] }));
+        model.Release();
+        model.Release();
+        Assert.That(Ids(await three.WaitAsync(Deadline)), Is.EqualTo(new[] { 1, 2, 3 }));
+        Assert.That(Ids(await one.WaitAsync(Deadline)), Is.EqualTo(new[] { 4 }));
+    }
+
+    [Test]
     public async Task EmbedAsync_ManyCallersAndThreeRuns_NeverRunMoreThanThreeBatchesAtOnce()
     {
         var model = new FakeModel { Held = true };
