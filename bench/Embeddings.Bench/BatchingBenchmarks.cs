@@ -11,9 +11,9 @@ namespace InferenceGateway.Bench;
 /// intra-op threads (<c>Inference:ConcurrentRuns</c> 1), which shows the best batch size; (a2) the
 /// same chunks of 32 as two calls at once of one intra-op thread each (the worker's default on
 /// two cores); (b) as many concurrent single-text callers through <see cref="EmbeddingBatcher"/>
-/// as jobs reach the worker, with its defaults (a 5 ms window, at most 32 texts a batch, as many
+/// as jobs reach the worker, with its defaults (a 2 ms window, at most 32 texts a batch, as many
 /// batches at once as the model's <see cref="ModelThreading.ConcurrentRuns"/>); (b1) the same
-/// through the batcher as it was: one batch at a time on every core; (b2) the same with no window
+/// through the batcher, one batch at a time on every core; (b2) the same with no window
 /// (the edge's setting); (c) the same callers with batching off (each caller's text alone, on the
 /// same run threads). Every mean is per text (<c>OperationsPerInvoke</c>), so texts/s is 1 s over
 /// the mean.
