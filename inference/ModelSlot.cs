@@ -101,6 +101,7 @@ internal sealed class ModelSlot : IDisposable
             }
 
             InferenceLog.ColdStart(_logger, Name, initMs, _provider.ActiveName, model.LoadInfo.Cache);
+            LogThreading();
             if (model.LoadInfo.Problem is { } problem)
             {
                 InferenceLog.ModelCacheProblem(_logger, Name, problem);
@@ -139,6 +140,20 @@ internal sealed class ModelSlot : IDisposable
         if (Model.Runtime != ModelRuntimes.TextGeneration)
         {
             MiniLmEmbedder.Prepare(Model);
+        }
+    }
+
+    /// <summary>What the model's runs were given: batches at once and intra-op threads (<see cref="ModelThreading"/>).</summary>
+    private void LogThreading()
+    {
+        var threading = ModelThreading.For(Model, _options, _provider.Active);
+        if (Model.Runtime == ModelRuntimes.TextGeneration)
+        {
+            InferenceLog.GenerationThreads(_logger, Name, threading.IntraOpThreads, Environment.ProcessorCount);
+        }
+        else
+        {
+            InferenceLog.EmbeddingThreads(_logger, Name, threading.ConcurrentRuns, threading.IntraOpThreads, Environment.ProcessorCount);
         }
     }
 

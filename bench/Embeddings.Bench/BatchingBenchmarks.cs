@@ -7,11 +7,16 @@ namespace InferenceGateway.Bench;
 
 /// <summary>
 /// Dynamic batching, side by side on the same <see cref="Texts"/> one-sentence texts: (a) the bare
-/// model on chunks of 1 to 64 texts (one ONNX Runtime call per chunk), which shows the best batch
-/// size; (b) as many concurrent single-text callers through <see cref="EmbeddingBatcher"/> (window
-/// 5 ms, at most 32 texts a batch), as jobs reach the worker; (c) the same callers each calling the
-/// model directly, as the worker runs jobs without batching. Every mean is per text
-/// (<c>OperationsPerInvoke</c>), so texts/s is 1 s over the mean.
+/// model on chunks of 1 to 64 texts, one ONNX Runtime call at a time with every core as its
+/// intra-op threads (<c>Inference:ConcurrentRuns</c> 1), which shows the best batch size; (a2) the
+/// same chunks of 32 as two calls at once of one intra-op thread each (the worker's default on
+/// two cores); (b) as many concurrent single-text callers through <see cref="EmbeddingBatcher"/>
+/// as jobs reach the worker, with its defaults (a 2 ms window, at most 32 texts a batch, as many
+/// batches at once as the model's <see cref="ModelThreading.ConcurrentRuns"/>); (b1) the same
+/// through the batcher, one batch at a time on every core; (b2) the same with no window
+/// (the edge's setting); (c) the same callers with batching off (each caller's text alone, on the
+/// same run threads). Every mean is per text (<c>OperationsPerInvoke</c>), so texts/s is 1 s over
+/// the mean.
 /// </summary>
 [MemoryDiagnoser]
 public class BatchingBenchmarks
@@ -38,31 +43,41 @@ public class BatchingBenchmarks
         [.. Enumerable.Range(0, Texts).Select(i => $"{Subjects[i % Subjects.Length]} number {i} {Predicates[i % Predicates.Length]}")];
 
     private MiniLmEmbedder _model = null!;
+    private MiniLmEmbedder _oneRun = null!;
     private EmbeddingBatcher _batcher = null!;
+    private EmbeddingBatcher _oneRunBatcher = null!;
+    private EmbeddingBatcher _noWindow = null!;
+    private EmbeddingBatcher _unbatched = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         // One ONNX Runtime call per chunk even for chunks of 64 (the default splits at 32).
         _model = MiniLmEmbedder.Load(new InferenceOptions { MaxBatchSize = 1024 });
-        _batcher = new EmbeddingBatcher(
-            Options.Create(new BatchingOptions { WindowMs = 5, MaxBatchTexts = 32 }),
-            TimeProvider.System,
-            NullLogger<EmbeddingBatcher>.Instance);
+        _oneRun = MiniLmEmbedder.Load(new InferenceOptions { MaxBatchSize = 1024, ConcurrentRuns = 1 });
+        _batcher = Batcher(new BatchingOptions());
+        _oneRunBatcher = Batcher(new BatchingOptions());
+        _noWindow = Batcher(new BatchingOptions { WindowMs = 0 });
+        _unbatched = Batcher(new BatchingOptions { Enabled = false });
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        var stats = _batcher.Statistics;
-        if (stats.Batches > 0)
+        foreach (var (name, batcher) in new[] { ("(b)", _batcher), ("(b1)", _oneRunBatcher), ("(b2)", _noWindow), ("(c)", _unbatched) })
         {
-            // Lands in the benchmark's log: how the callers were actually merged.
-            Console.WriteLine($"// EmbeddingBatcher: {stats.Batches} batches, {stats.Requests} callers, {stats.Texts} texts, mean batch size {stats.MeanBatchSize:F1}");
+            var stats = batcher.Statistics;
+            if (stats.Batches > 0)
+            {
+                // Lands in the benchmark's log: how the callers were actually merged.
+                Console.WriteLine($"// EmbeddingBatcher {name}: {stats.Batches} batches, {stats.Requests} callers, {stats.Texts} texts, mean batch size {stats.MeanBatchSize:F1}");
+            }
+
+            batcher.Dispose();
         }
 
-        _batcher.Dispose();
         _model.Dispose();
+        _oneRun.Dispose();
     }
 
     [Benchmark(OperationsPerInvoke = Texts, Description = "(a) bare model, batch 1")]
@@ -80,17 +95,51 @@ public class BatchingBenchmarks
     [Benchmark(OperationsPerInvoke = Texts, Description = "(a) bare model, batch 64")]
     public int Bare64() => EmbedInChunks(64);
 
-    [Benchmark(OperationsPerInvoke = Texts, Description = "(b) concurrent callers, EmbeddingBatcher")]
-    public async Task<int> Batched()
+    [Benchmark(OperationsPerInvoke = Texts, Description = "(a2) bare model, batch 32, two calls at once of one thread each")]
+    public int BareTwoRuns32()
     {
-        var results = await Task.WhenAll(Sentences.Select(text => Task.Run(() => _batcher.EmbedAsync(_model, [text], CancellationToken.None))));
-        return results.Length;
+        var chunks = Sentences.Chunk(32).ToArray();
+        var next = -1;
+        var total = 0;
+        var threads = Enumerable.Range(0, 2).Select(_ => new Thread(() =>
+        {
+            int chunk;
+            while ((chunk = Interlocked.Increment(ref next)) < chunks.Length)
+            {
+                Interlocked.Add(ref total, _model.Embed(chunks[chunk]).Length);
+            }
+        })).ToArray();
+        foreach (var thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (var thread in threads)
+        {
+            thread.Join();
+        }
+
+        return total;
     }
 
-    [Benchmark(OperationsPerInvoke = Texts, Description = "(c) concurrent callers, model.Embed each")]
-    public async Task<int> Unbatched()
+    [Benchmark(OperationsPerInvoke = Texts, Description = "(b) concurrent callers, EmbeddingBatcher (defaults)")]
+    public Task<int> Batched() => CallersAsync(_batcher, _model);
+
+    [Benchmark(OperationsPerInvoke = Texts, Description = "(b1) concurrent callers, EmbeddingBatcher (one batch at a time on every core)")]
+    public Task<int> BatchedOneRun() => CallersAsync(_oneRunBatcher, _oneRun);
+
+    [Benchmark(OperationsPerInvoke = Texts, Description = "(b2) concurrent callers, EmbeddingBatcher (no window)")]
+    public Task<int> BatchedNoWindow() => CallersAsync(_noWindow, _model);
+
+    [Benchmark(OperationsPerInvoke = Texts, Description = "(c) concurrent callers, batching off")]
+    public Task<int> Unbatched() => CallersAsync(_unbatched, _model);
+
+    private static EmbeddingBatcher Batcher(BatchingOptions options) =>
+        new(Options.Create(options), TimeProvider.System, NullLogger<EmbeddingBatcher>.Instance);
+
+    private static async Task<int> CallersAsync(EmbeddingBatcher batcher, MiniLmEmbedder model)
     {
-        var results = await Task.WhenAll(Sentences.Select(text => Task.Run(() => _model.Embed([text]))));
+        var results = await Task.WhenAll(Sentences.Select(text => Task.Run(() => batcher.EmbedAsync(model, [text], CancellationToken.None))));
         return results.Length;
     }
 
@@ -99,7 +148,7 @@ public class BatchingBenchmarks
         var total = 0;
         foreach (var chunk in Sentences.Chunk(size))
         {
-            total += _model.Embed(chunk).Length;
+            total += _oneRun.Embed(chunk).Length;
         }
 
         return total;

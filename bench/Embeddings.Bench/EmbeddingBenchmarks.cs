@@ -20,7 +20,8 @@ public class EmbeddingBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _embedder = MiniLmEmbedder.Load(new InferenceOptions());
+        // One call at a time here: every core as its intra-op threads, as the package's encoder has.
+        _embedder = MiniLmEmbedder.Load(new InferenceOptions { ConcurrentRuns = 1 });
         _reference = new SentenceEncoder(new SessionOptions());
     }
 

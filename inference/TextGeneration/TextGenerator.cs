@@ -157,7 +157,8 @@ public sealed class TextGenerator : ILoadedModel
             : config is { } c && c.TryGetProperty("max_position_embeddings", out var max) && max.TryGetInt32(out var positions) && positions > 0 ? positions
             : DefaultContextLength;
 
-        var (session, info, bytes) = MiniLmEmbedder.CreateSession(name, model with { Source = onnx }, options, provider, embedded: false);
+        // One run at a time per generation (ModelThreading.For): auto intra-op threads are all the processors.
+        var (session, info, bytes) = OnnxThreads.Create(() => MiniLmEmbedder.CreateSession(name, model with { Source = onnx }, options with { ConcurrentRuns = 1 }, provider, embedded: false));
         try
         {
             return new TextGenerator(name, session, bytes, info, tokenizer, template, contextLength, eos);
@@ -226,6 +227,8 @@ public sealed class TextGenerator : ILoadedModel
             throw new GenerationInputException("context_length_exceeded", $"The prompt has {prompt.Count} tokens; this model takes at most {settings.MaxPromptTokens}.");
         }
 
+        // The thread's CPU is the model's (OnnxThreads): the worker runs a generation on a thread of its own.
+        using var thread = OnnxThreads.Rename(OnnxThreads.Generation);
         var chunk = settings.UseKvCache && settings.PrefillChunkTokens > 0 ? settings.PrefillChunkTokens : int.MaxValue;
         var sampler = new TokenSampler(settings.Temperature, settings.TopP, settings.TopK, settings.Seed);
         var text = new TextStream(settings.Stop);

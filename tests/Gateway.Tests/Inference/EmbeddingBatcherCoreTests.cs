@@ -64,6 +64,7 @@ public sealed class EmbeddingBatcherCoreTests
             new BatchingOptions { WindowMs = 5 },
             time,
             NullLogger.Instance,
+            _ => 1,
             (model, texts, _) =>
             {
                 calls.Enqueue((model, [.. texts]));
@@ -233,7 +234,7 @@ public sealed class EmbeddingBatcherCoreTests
     }
 
     [Test]
-    public async Task EmbedAsync_Disabled_CallsTheModelDirectlyForEachCaller()
+    public async Task EmbedAsync_Disabled_CallsTheModelOnceForEachCaller()
     {
         var model = new FakeModel();
         await using var batcher = model.Batcher(new FakeTimeProvider(), enabled: false);
@@ -260,6 +261,224 @@ public sealed class EmbeddingBatcherCoreTests
         Assert.That(model.Calls, Is.Empty);
     }
 
+    [Test]
+    public async Task EmbedAsync_NoWindowAndAFreeRun_StartsAtOnceWithoutTheClock()
+    {
+        var model = new FakeModel();
+        var time = new FakeTimeProvider(); // never advanced
+        await using var batcher = model.Batcher(time, runs: 2, windowMs: 0);
+
+        Assert.That(Ids(await batcher.EmbedAsync(model, ["t1"], CancellationToken.None).WaitAsync(Deadline)), Is.EqualTo(new[] { 1 }));
+        Assert.That(Ids(await batcher.EmbedAsync(model, ["t2", "t3"], CancellationToken.None).WaitAsync(Deadline)), Is.EqualTo(new[] { 2, 3 }));
+        Assert.That(model.Calls, Is.EqualTo(new[] { new[] { "t1" }, ["t2", "t3"] }));
+    }
+
+    [Test]
+    public async Task EmbedAsync_TwoRuns_TwoBatchesRunAtOnceAndTheNextCollectsUntilOneEnds()
+    {
+        var model = new FakeModel { Held = true };
+        var time = new FakeTimeProvider(); // never advanced: no window, no timer
+        await using var batcher = model.Batcher(time, runs: 2, windowMs: 0);
+
+        var first = batcher.EmbedAsync(model, ["t1"], CancellationToken.None);
+        var second = batcher.EmbedAsync(model, ["t2"], CancellationToken.None);
+        await model.Started.WaitAsync(Deadline);
+        await model.Started.WaitAsync(Deadline);
+        Task<float[][]>[] waiting = [.. Enumerable.Range(3, 4).Select(i => batcher.EmbedAsync(model, [$"t{i}"], CancellationToken.None))];
+
+        Assert.That(model.Running, Is.EqualTo(2), "both runs busy at once");
+        Assert.That(batcher.RunningBatches(model), Is.EqualTo(2));
+        Assert.That(batcher.WaitingTexts(model), Is.EqualTo(4), "every run is busy: the next batch collects");
+        Assert.That(model.Calls, Has.Count.EqualTo(2));
+
+        // One run ends; its thread takes everything that collected, at once.
+        model.Release();
+        await model.Started.WaitAsync(Deadline);
+        Assert.That(model.Calls.Last(), Is.EqualTo(new[] { "t3", "t4", "t5", "t6" }));
+        Assert.That(batcher.WaitingTexts(model), Is.Zero);
+
+        model.Release();
+        model.Release();
+        await Task.WhenAll([first, second, .. waiting]).WaitAsync(Deadline);
+        Assert.That(Ids(await first), Is.EqualTo(new[] { 1 }));
+        Assert.That(Ids(await second), Is.EqualTo(new[] { 2 }));
+        Assert.That(waiting.Select(w => Ids(w.Result).Single()), Is.EqualTo(new[] { 3, 4, 5, 6 }));
+        Assert.That(model.MostAtOnce, Is.EqualTo(2));
+        Assert.That(batcher.Statistics, Is.EqualTo(new BatchingStatistics(Batches: 3, Requests: 6, Texts: 6)));
+    }
+
+    [Test]
+    public async Task EmbedAsync_WindowClosesWithTwoRunsFree_TheWaitingCallersAreSharedBetweenThem()
+    {
+        var model = new FakeModel { Held = true };
+        var time = new FakeTimeProvider();
+        await using var batcher = model.Batcher(time, runs: 2);
+
+        Task<float[][]>[] calls = [.. Enumerable.Range(1, 5).Select(i => batcher.EmbedAsync(model, [$"t{i}"], CancellationToken.None))];
+        time.Advance(Window);
+        await model.Started.WaitAsync(Deadline);
+        await model.Started.WaitAsync(Deadline);
+
+        // Five waiting, two runs free: three and two, at once, not five on one run while the other idles.
+        Assert.That(model.Running, Is.EqualTo(2));
+        Assert.That(model.Calls.OrderBy(c => c.Length), Is.EqualTo(new[] { new[] { "t4", "t5" }, ["t1", "t2", "t3"] }));
+        model.Release();
+        model.Release();
+        await Task.WhenAll(calls).WaitAsync(Deadline);
+        Assert.That(calls.Select(c => Ids(c.Result).Single()), Is.EqualTo(Enumerable.Range(1, 5)));
+    }
+
+    [Test]
+    public async Task EmbedAsync_LimitReachedWithTwoRunsFree_BothStartWithoutTheClockAndNoRequestIsSplit()
+    {
+        var model = new FakeModel { Held = true };
+        await using var batcher = model.Batcher(new FakeTimeProvider(), maxBatchTexts: 4, runs: 2);
+
+        var three = batcher.EmbedAsync(model, ["t1", "t2", "t3"], CancellationToken.None);
+        var one = batcher.EmbedAsync(model, ["t4"], CancellationToken.None);
+        await model.Started.WaitAsync(Deadline);
+        await model.Started.WaitAsync(Deadline);
+
+        // Four texts reached the limit: the window closed. A share is two texts, but a request is never split.
+        Assert.That(model.Calls, Is.EquivalentTo(new[] { new[] { "t1", "t2", "t3" }, ["t4"] }));
+        model.Release();
+        model.Release();
+        Assert.That(Ids(await three.WaitAsync(Deadline)), Is.EqualTo(new[] { 1, 2, 3 }));
+        Assert.That(Ids(await one.WaitAsync(Deadline)), Is.EqualTo(new[] { 4 }));
+    }
+
+    [Test]
+    public async Task EmbedAsync_ManyCallersAndThreeRuns_NeverRunMoreThanThreeBatchesAtOnce()
+    {
+        var model = new FakeModel { Held = true };
+        await using var batcher = model.Batcher(new FakeTimeProvider(), maxBatchTexts: 2, runs: 3, windowMs: 0);
+
+        Task<float[][]>[] calls = [.. Enumerable.Range(1, 20).Select(i => batcher.EmbedAsync(model, [$"t{i}"], CancellationToken.None))];
+        var all = Task.WhenAll(calls);
+        for (var i = 0; i < 3; i++)
+        {
+            await model.Started.WaitAsync(Deadline);
+        }
+
+        Assert.That(model.Running, Is.EqualTo(3));
+        Assert.That(batcher.WaitingTexts(model), Is.EqualTo(17));
+
+        // The three go; from then on, one run is let go for each run that starts, until every caller has its vector.
+        model.Release();
+        model.Release();
+        model.Release();
+        while (true)
+        {
+            var started = model.Started.WaitAsync(Deadline);
+            if (await Task.WhenAny(started, all) == all)
+            {
+                break;
+            }
+
+            Assert.That(await started, Is.True, "a run started");
+            Assert.That(batcher.RunningBatches(model), Is.LessThanOrEqualTo(3));
+            model.Release();
+        }
+
+        await all.WaitAsync(Deadline);
+        Assert.That(model.MostAtOnce, Is.EqualTo(3));
+        Assert.That(model.Calls.Select(c => c.Length), Is.All.LessThanOrEqualTo(2));
+        Assert.That(calls.Select(c => Ids(c.Result).Single()), Is.EqualTo(Enumerable.Range(1, 20)));
+        // Batches are runs of consecutive callers (first come, first served), each text in exactly one.
+        Assert.That(
+            model.Calls.OrderBy(c => int.Parse(c[0][1..], CultureInfo.InvariantCulture)).SelectMany(c => c),
+            Is.EqualTo(Enumerable.Range(1, 20).Select(i => $"t{i}")));
+    }
+
+    [Test]
+    public async Task EmbedAsync_ModelThrowsInOneRun_FailsOnlyThatBatchWhileTheOtherRunSucceeds()
+    {
+        var model = new FakeModel { Held = true };
+        await using var batcher = model.Batcher(new FakeTimeProvider(), runs: 2, windowMs: 0);
+
+        var failing = batcher.EmbedAsync(model, ["boom"], CancellationToken.None);
+        var fine = batcher.EmbedAsync(model, ["t2"], CancellationToken.None);
+        await model.Started.WaitAsync(Deadline);
+        await model.Started.WaitAsync(Deadline);
+        model.Release();
+        model.Release();
+
+        Assert.That(async () => await failing.WaitAsync(Deadline), Throws.InstanceOf<InvalidOperationException>());
+        Assert.That(Ids(await fine.WaitAsync(Deadline)), Is.EqualTo(new[] { 2 }));
+    }
+
+    [Test]
+    public async Task EmbedAsync_RunsTheModelOnDedicatedThreadsNamedOnnxRun()
+    {
+        var model = new FakeModel { Held = true };
+        await using var batcher = model.Batcher(new FakeTimeProvider(), runs: 2, windowMs: 0);
+
+        var a = batcher.EmbedAsync(model, ["t1"], CancellationToken.None);
+        var b = batcher.EmbedAsync(model, ["t2"], CancellationToken.None);
+        await model.Started.WaitAsync(Deadline);
+        await model.Started.WaitAsync(Deadline);
+        model.Release();
+        model.Release();
+        await Task.WhenAll(a, b).WaitAsync(Deadline);
+
+        Assert.That(model.Threads.Select(t => t.Name), Is.EquivalentTo(new[] { "onnx-run-0", "onnx-run-1" }));
+        Assert.That(model.Threads.Select(t => t.Pool), Is.All.False, "not on the thread pool");
+        if (OperatingSystem.IsLinux())
+        {
+            // What the load benchmark reads (/proc/<pid>/task/<tid>/stat): the OS thread's own name.
+            Assert.That(model.Threads.Select(t => t.OsName), Is.EquivalentTo(new[] { "onnx-run-0", "onnx-run-1" }));
+        }
+    }
+
+    [Test]
+    public async Task EmbedAsync_Disabled_RunsEachCallerAloneOnTheRunThreadsUnderTheSameCap()
+    {
+        var model = new FakeModel { Held = true };
+        await using var batcher = model.Batcher(new FakeTimeProvider(), enabled: false, runs: 2);
+
+        var a = batcher.EmbedAsync(model, ["t1", "t2"], CancellationToken.None);
+        var b = batcher.EmbedAsync(model, ["t3"], CancellationToken.None);
+        await model.Started.WaitAsync(Deadline);
+        await model.Started.WaitAsync(Deadline);
+        var c = batcher.EmbedAsync(model, ["t4"], CancellationToken.None);
+        var d = batcher.EmbedAsync(model, ["t5"], CancellationToken.None);
+        Assert.That(batcher.WaitingTexts(model), Is.EqualTo(2), "both runs busy: the others wait");
+
+        model.Release();
+        model.Release();
+        model.Release();
+        model.Release();
+        await Task.WhenAll(a, b, c, d).WaitAsync(Deadline);
+
+        Assert.That(model.Calls, Is.EquivalentTo(new[] { new[] { "t1", "t2" }, ["t3"], ["t4"], ["t5"] }), "one caller a run");
+        Assert.That(model.MostAtOnce, Is.EqualTo(2));
+        Assert.That(model.Threads.Select(t => t.Name), Is.All.StartsWith("onnx-run-"));
+        Assert.That(batcher.Statistics, Is.EqualTo(new BatchingStatistics(Batches: 4, Requests: 4, Texts: 5)));
+    }
+
+    [Test]
+    public async Task DisposeAsync_WaitsForTheRunningBatchesAndFailsTheWaitingCallers()
+    {
+        var model = new FakeModel { Held = true };
+        var batcher = model.Batcher(new FakeTimeProvider(), runs: 2, windowMs: 0);
+
+        var a = batcher.EmbedAsync(model, ["t1"], CancellationToken.None);
+        var b = batcher.EmbedAsync(model, ["t2"], CancellationToken.None);
+        await model.Started.WaitAsync(Deadline);
+        await model.Started.WaitAsync(Deadline);
+        var waiting = batcher.EmbedAsync(model, ["t3"], CancellationToken.None);
+        var disposing = batcher.DisposeAsync().AsTask();
+
+        Assert.That(async () => await waiting.WaitAsync(Deadline), Throws.InstanceOf<ObjectDisposedException>());
+        Assert.That(disposing.IsCompleted, Is.False, "two batches still run");
+        model.Release();
+        model.Release();
+        await disposing.WaitAsync(Deadline);
+        Assert.That(Ids(await a.WaitAsync(Deadline)), Is.EqualTo(new[] { 1 }));
+        Assert.That(Ids(await b.WaitAsync(Deadline)), Is.EqualTo(new[] { 2 }));
+        Assert.That(model.Calls, Has.Count.EqualTo(2));
+    }
+
     private static int[] Ids(float[][] vectors) => [.. vectors.Select(v => (int)v[0])];
 
     /// <summary>
@@ -276,6 +495,11 @@ public sealed class EmbeddingBatcherCoreTests
 
         public ConcurrentQueue<string[]> Calls { get; } = new();
 
+        /// <summary>The thread of each call: its managed name, whether it is a pool thread, and its OS name (Linux).</summary>
+        public ConcurrentQueue<(string? Name, bool Pool, string? OsName)> Threads { get; } = new();
+
+        public int Running => Volatile.Read(ref _running);
+
         public SemaphoreSlim Started { get; } = new(0);
 
         public CancellationToken LastToken { get; private set; }
@@ -287,10 +511,11 @@ public sealed class EmbeddingBatcherCoreTests
 
         public void Release() => _release.Release();
 
-        public MicroBatcher<FakeModel> Batcher(TimeProvider time, int maxBatchTexts = 32, bool enabled = true) => new(
-            new BatchingOptions { Enabled = enabled, WindowMs = 5, MaxBatchTexts = maxBatchTexts },
+        public MicroBatcher<FakeModel> Batcher(TimeProvider time, int maxBatchTexts = 32, bool enabled = true, int runs = 1, int windowMs = 5) => new(
+            new BatchingOptions { Enabled = enabled, WindowMs = windowMs, MaxBatchTexts = maxBatchTexts },
             time,
             NullLogger.Instance,
+            _ => runs,
             (_, texts, token) => Run(texts, token));
 
         private float[][] Run(IReadOnlyList<string> texts, CancellationToken token)
@@ -300,6 +525,8 @@ public sealed class EmbeddingBatcherCoreTests
             try
             {
                 Calls.Enqueue([.. texts]);
+                var thread = Thread.CurrentThread;
+                Threads.Enqueue((thread.Name, thread.IsThreadPoolThread, OperatingSystem.IsLinux() ? File.ReadAllText("/proc/thread-self/comm").Trim() : null));
                 LastToken = token;
                 Started.Release();
                 if (Held)

@@ -34,11 +34,22 @@ public sealed class EmbeddingBatcherTests
     private readonly Dictionary<string, float[]> _alone = [];
     private MiniLmEmbedder _model = null!;
 
+    /// <summary>The model with one run at a time, where a test counts the batches (two free runs share the waiting callers).</summary>
+    private MiniLmEmbedder _oneRun = null!;
+
     [OneTimeSetUp]
-    public void Load() => _model = MiniLmEmbedder.Load(new InferenceOptions());
+    public void Load()
+    {
+        _model = MiniLmEmbedder.Load(new InferenceOptions());
+        _oneRun = MiniLmEmbedder.Load(new InferenceOptions { ConcurrentRuns = 1 });
+    }
 
     [OneTimeTearDown]
-    public void Unload() => _model.Dispose();
+    public void Unload()
+    {
+        _model.Dispose();
+        _oneRun.Dispose();
+    }
 
     [Test]
     public async Task EmbedAsync_FortyConcurrentCallersOfVariedLengths_GetTheVectorsTheyWouldGetAlone()
@@ -67,11 +78,11 @@ public sealed class EmbeddingBatcherTests
 
         // From 40 pool threads at once; each EmbedAsync has joined the waiting batch when it returns.
         var calls = await Task.WhenAll(jobs.Select(texts => Task.Factory.StartNew(
-            () => batcher.EmbedAsync(_model, texts, CancellationToken.None),
+            () => batcher.EmbedAsync(_oneRun, texts, CancellationToken.None),
             CancellationToken.None,
             TaskCreationOptions.None,
             TaskScheduler.Default)));
-        Assert.That(batcher.WaitingTexts(_model), Is.EqualTo(jobs.Sum(j => j.Length)));
+        Assert.That(batcher.WaitingTexts(_oneRun), Is.EqualTo(jobs.Sum(j => j.Length)));
         Assert.That(batcher.Statistics.Batches, Is.Zero);
 
         time.Advance(TimeSpan.FromMilliseconds(5));
@@ -92,10 +103,10 @@ public sealed class EmbeddingBatcherTests
         var texts = Enumerable.Range(0, 40).Select(i => Sentences[i % Sentences.Length]).ToArray();
 
         // The 32nd caller fills the batch: it starts without the clock moving; callers 33 to 40 open the next window.
-        var calls = texts.Select(text => batcher.EmbedAsync(_model, [text], CancellationToken.None)).ToArray();
+        var calls = texts.Select(text => batcher.EmbedAsync(_oneRun, [text], CancellationToken.None)).ToArray();
         await Task.WhenAll(calls.Take(32)).WaitAsync(Deadline);
         Assert.That(calls.Skip(32).Any(c => c.IsCompleted), Is.False);
-        Assert.That(batcher.WaitingTexts(_model), Is.EqualTo(8));
+        Assert.That(batcher.WaitingTexts(_oneRun), Is.EqualTo(8));
 
         time.Advance(TimeSpan.FromMilliseconds(5));
         var results = await Task.WhenAll(calls).WaitAsync(Deadline);
@@ -181,6 +192,25 @@ public sealed class EmbeddingBatcherTests
         }
 
         Assert.That(batcher.Statistics, Is.EqualTo(new BatchingStatistics(Batches: 6, Requests: 6, Texts: jobs.Sum(j => j.Length))));
+    }
+
+    [Test]
+    public async Task EmbedAsync_RunsTheModelOnThreadsNamedOnnx_WhereTheLoadBenchmarkCountsItsCpu()
+    {
+        Assume.That(OperatingSystem.IsLinux(), "thread names and CPU times from /proc");
+        await using var batcher = NewBatcher(new FakeTimeProvider(), new BatchingOptions { WindowMs = 0 });
+        var texts = Enumerable.Range(0, 256).Select(i => Sentences[i % Sentences.Length]).ToArray();
+
+        var onnxBefore = OnnxThreadStats.CpuMs("onnx-");
+        var processBefore = Environment.CpuUsage.TotalTime;
+        var vectors = await batcher.EmbedAsync(_model, texts, CancellationToken.None).WaitAsync(Deadline);
+        var onnxMs = OnnxThreadStats.CpuMs("onnx-") - onnxBefore;
+        var processMs = (Environment.CpuUsage.TotalTime - processBefore).TotalMilliseconds;
+
+        Assert.That(vectors, Has.Length.EqualTo(texts.Length));
+        Assert.That(OnnxThreadStats.Names(), Does.Contain("onnx-run-0"));
+        // The model's CPU is on the onnx-* threads (bench/LoadTest's ProcessCpu.ThreadMilliseconds(pid, "onnx-")), not the pool's.
+        Assert.That(onnxMs, Is.GreaterThan(0.5 * processMs), $"onnx-* threads: {onnxMs} ms of the process's {processMs:F0} ms");
     }
 
     /// <summary>Most callers send one text; every fifth sends three, of different lengths.</summary>

@@ -46,6 +46,31 @@ public sealed class TextGeneratorTests
     }
 
     [Test]
+    public void Generate_OnAThreadOfItsOwn_RunsNamedOnnxGenAndGivesTheNameBack()
+    {
+        // As the worker runs a generation: a LongRunning task, a dedicated thread of its own.
+        var names = new List<string?>();
+        var before = string.Empty;
+        var after = string.Empty;
+        var task = Task.Factory.StartNew(
+            () =>
+            {
+                before = Thread.CurrentThread.Name;
+                _generator.Generate(_prompt, new GenerationSettings { MaxNewTokens = 4 }, (_, _) => names.Add(Thread.CurrentThread.Name));
+                after = Thread.CurrentThread.Name;
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+
+        Assert.That(task.Wait(TimeSpan.FromSeconds(30)), Is.True);
+        Assert.That(names, Is.Not.Empty);
+        Assert.That(names, Is.All.EqualTo("onnx-gen"), "the model's CPU is counted on onnx-* threads");
+        Assert.That(after, Is.EqualTo(before));
+        Assert.That(before, Is.Not.EqualTo("onnx-gen"));
+    }
+
+    [Test]
     public void SeededSampling_IsReproducible_AndDifferentSeedsDiffer()
     {
         GenerationSettings Sampling(long seed) => new() { MaxNewTokens = 32, Temperature = 1.0f, TopP = 0.95f, TopK = 50, Seed = seed };
