@@ -38,16 +38,63 @@ public sealed class RequestLimitsMiddleware(RequestDelegate next, IOptionsMonito
             bodySize.MaxRequestBodySize = bodyLimit;
         }
 
-        if (context.Request.ContentLength > bodyLimit)
+        if (context.Request.ContentLength is { } declared && declared > bodyLimit)
         {
-            // Kestrel would fail draining the unread body and drop the connection under the client;
-            // say so instead, and the client does not reuse it.
+            // The connection ends after this answer (the body is not wanted); say so, and the client
+            // does not reuse it.
             context.Response.Headers.Connection = "close";
-            await Problem.Write(context, StatusCodes.Status413PayloadTooLarge, "Payload Too Large", $"The body has {context.Request.ContentLength} bytes; this route takes at most {bodyLimit}.");
+            await Problem.Write(context, StatusCodes.Status413PayloadTooLarge, "Payload Too Large", $"The body has {declared} bytes; this route takes at most {bodyLimit}.");
+            await DiscardBodyAsync(context, declared);
             return;
         }
 
         await next(context);
+    }
+
+    /// <summary>The most of a refused body read and dropped after the 413, and for how long.</summary>
+    internal const long DiscardBytes = 8 * 1024 * 1024;
+
+    internal static readonly TimeSpan DiscardTime = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Once the 413 is sent, reads and drops the body the client is still sending (a lingering
+    /// close, as nginx does). Most HTTP clients (HttpClient, Python's requests) write the whole body
+    /// before they read the answer unless they sent <c>Expect: 100-continue</c>; had the gateway
+    /// closed the connection with the body unread, the client's write would fail with a broken pipe
+    /// (or a reset) and it would never see the 413. Bounded: a declared body over
+    /// <see cref="DiscardBytes"/>, a client that asked for 100-continue (it waits for the answer and
+    /// sends nothing), or one slower than <see cref="DiscardTime"/> gets the connection closed.
+    /// </summary>
+    private static async Task DiscardBodyAsync(HttpContext context, long declared)
+    {
+        if (declared > DiscardBytes
+            || context.Request.Headers.Expect.Count > 0
+            || context.Features.Get<IHttpMaxRequestBodySizeFeature>() is not { IsReadOnly: false } size)
+        {
+            return;
+        }
+
+        size.MaxRequestBodySize = null;
+        await context.Response.CompleteAsync();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        timeout.CancelAfter(DiscardTime);
+        var reader = context.Request.BodyReader;
+        try
+        {
+            while (true)
+            {
+                var read = await reader.ReadAsync(timeout.Token);
+                reader.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted || read.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or BadHttpRequestException)
+        {
+            // Too slow, gone or malformed: the connection closes as it would have.
+        }
     }
 
     /// <summary>The route's own limit when it declares one (null: none at all), else <see cref="RequestLimits.MaxBodyBytes"/>.</summary>
