@@ -267,6 +267,12 @@ internal static class Suite
     {
         var settings = WorkerConfiguration(configuration);
         settings["Inference:Provisioned"] = "false";
+        // Each run's worker is killed at the end (SIGKILL, no shutdown): its long poll stays open
+        // at the emulator, which would hand the next run's job to the dead connection, and the job
+        // would wait out the visibility timeout (30 s) for the next worker. A 1 s poll ends that
+        // receive before the next worker is up; a job sent while a poll is open is still answered
+        // at once.
+        settings["Worker:WaitTimeSeconds"] = "1";
         await using var worker = WorkerProcess.Start(settings);
         if (!await worker.WaitForOutputAsync("Polling", TimeSpan.FromSeconds(60)))
         {
