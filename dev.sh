@@ -44,7 +44,9 @@ Usage: ./dev.sh <command> [args]
   demo    start the stack in the background, submit a sample job with tools/JobClient, stop
   test    run the test suite (extra args go to 'dotnet test', e.g. --filter Name~Embedding)
   bench   run the standard benchmarks and print a markdown report (--quick: a reduced set,
-          under 3 minutes); the report is also kept in .local/bench/
+          under 3 minutes; --only stack,submit,coldstart,proxy,push: some sections; --set
+          KEY=VALUE: a setting for every gateway and worker it starts); the report is also kept
+          in .local/bench/
   down    stop whatever 'up' started (from .local/pids)
   help    this text
 
@@ -359,13 +361,21 @@ cmd_test() {
 # start their own Redis, emulator, gateway and worker on free loopback ports, so a running stack
 # (./dev.sh up) does not disturb them, though it shares the CPU: stop it for figures worth keeping.
 cmd_bench() {
-  local arg
-  for arg in "$@"; do [[ $arg == --quick ]] || die "bench takes only --quick (got '$arg')"; done
+  local arg expect= suffix=
+  for arg in "$@"; do
+    if [[ -n $expect ]]; then expect=; continue; fi
+    case $arg in
+      --quick) suffix=-quick ;;
+      --only | --set) expect=$arg ;;
+      *) die "bench takes --quick, --only SECTION[,SECTION] and --set KEY=VALUE (got '$arg')" ;;
+    esac
+  done
+  [[ -z $expect ]] || die "bench: $expect needs a value"
   log "building Gateway.sln (Release)"
   dotnet build Gateway.sln -c Release -nologo -v q >&2 || die "build failed (see the errors above)"
   mkdir -p "$LOCAL_DIR/bench"
   local report
-  report="$LOCAL_DIR/bench/$(date -u +%Y%m%dT%H%M%SZ)${1:+-quick}.md"
+  report="$LOCAL_DIR/bench/$(date -u +%Y%m%dT%H%M%SZ)$suffix.md"
   REPO_ROOT="$ROOT" dotnet "$ROOT/bench/LoadTest/$BIN/LoadTest.dll" suite "$@" >"$report.out" || die "the benchmarks failed (output: $report.out)"
   # The report is the part from its title on; anything a component printed before it stays in .out.
   sed -n '/^# Benchmarks/,$p' "$report.out" >"$report"

@@ -26,18 +26,54 @@ internal static class Suite
         var started = DateTimeOffset.UtcNow;
         var loadBefore = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
 
+        // --only stack,submit,coldstart,proxy,push: some of the sections (default: all).
+        var only = Args.String(args, "--only")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        bool Runs(string section) => only is null || only.Contains(section, StringComparer.OrdinalIgnoreCase);
+
+        // --set key=value (repeatable): a setting for every gateway and worker the suite starts.
+        for (var i = 0; i < args.Length - 1; i++)
+        {
+            if (args[i] == "--set" && args[i + 1].Split('=', 2) is [var key, var value])
+            {
+                Settings[key] = value;
+            }
+        }
+
         var jobs = quick ? 800 : 1600;
-        Progress($"plain ONNX Runtime baseline ({jobs} texts)");
-        var baseline = await StackBench.BaselineAsync(jobs, rounds: quick ? 1 : 2, batches: quick ? "1,8,32,64" : "1,8,16,32,64");
+        BaselineResult? baseline = null;
+        if (Runs("stack"))
+        {
+            Progress($"plain ONNX Runtime baseline ({jobs} texts)");
+            baseline = await StackBench.BaselineAsync(jobs, rounds: quick ? 1 : 2, batches: quick ? "1,8,32,64" : "1,8,16,32,64");
+        }
 
         await TestStack.StartAsync();
         try
         {
-            await StackSectionAsync(quick, jobs, baseline, summary, sections);
-            await SubmitLatencySectionAsync(quick, summary, sections);
-            await ColdStartSectionAsync(quick, summary, sections);
-            await ProxySectionAsync(quick, summary, sections);
-            await PushSectionAsync(quick, summary, sections);
+            if (baseline is not null)
+            {
+                await StackSectionAsync(quick, jobs, baseline, summary, sections);
+            }
+
+            if (Runs("submit"))
+            {
+                await SubmitLatencySectionAsync(quick, summary, sections);
+            }
+
+            if (Runs("coldstart"))
+            {
+                await ColdStartSectionAsync(quick, summary, sections);
+            }
+
+            if (Runs("proxy"))
+            {
+                await ProxySectionAsync(quick, summary, sections);
+            }
+
+            if (Runs("push"))
+            {
+                await PushSectionAsync(quick, summary, sections);
+            }
         }
         finally
         {
@@ -70,7 +106,7 @@ internal static class Suite
             foreach (var batching in new[] { true, false })
             {
                 Progress($"whole stack, batching {(batching ? "on" : "off")}, round {round + 1} of {rounds}");
-                results.Add(await StackBench.RunAsync(new StackRun($"batching {(batching ? "on" : "off")}", jobs, Tenants: 2, InFlight: 64, batching, new Dictionary<string, string?>())
+                results.Add(await StackBench.RunAsync(new StackRun($"batching {(batching ? "on" : "off")}", jobs, Tenants: 2, InFlight: 64, batching, new Dictionary<string, string?>(Settings))
                 {
                     WarmUpLimit = TimeSpan.FromSeconds(quick ? 15 : 90),
                 }));
@@ -358,6 +394,8 @@ internal static class Suite
         }
     }
 
+    private static readonly Dictionary<string, string?> Settings = new(StringComparer.Ordinal);
+
     private static Dictionary<string, string?> BenchConfiguration(string name)
     {
         var configuration = TestStack.Configuration(TestStack.UniqueName($"bench-{name}"));
@@ -367,6 +405,11 @@ internal static class Suite
         configuration["RateLimits:Plans:bench:Burst"] = "1000000";
         configuration["RateLimits:Plans:bench:MaxActiveJobs"] = "0";
         configuration["RateLimits:Plans:bench:TokensPerMinute"] = "1000000000";
+        foreach (var (key, value) in Settings)
+        {
+            configuration[key] = value;
+        }
+
         return configuration;
     }
 
