@@ -51,7 +51,12 @@ internal static class LoadLoops
     /// jobs; each latency counts from the request's scheduled time, so a server that falls behind
     /// cannot hide its queueing (no coordinated omission).
     /// </summary>
-    public static async Task<Result> OpenLoopAsync(HttpClient client, int perSecond, TimeSpan duration, int offset = 0)
+    /// <summary>
+    /// An open loop at <paramref name="perSecond"/>: each latency counts from the request's scheduled
+    /// time. <c>POST /v1/jobs</c> with one sentence (202 expected), or a GET of
+    /// <paramref name="getPath"/> (200 expected) as a baseline of the same loop, client and server.
+    /// </summary>
+    public static async Task<Result> OpenLoopAsync(HttpClient client, int perSecond, TimeSpan duration, int offset = 0, string? getPath = null)
     {
         var total = (int)(perSecond * duration.TotalSeconds);
         var latencies = new double[total];
@@ -70,10 +75,10 @@ internal static class LoadLoops
             var index = i;
             sends[i] = Task.Run(async () =>
             {
-                using var content = new StringContent($"{{\"model\":\"all-minilm-l6-v2\",\"input\":{{\"texts\":[\"load test sentence {offset + index}\"]}}}}", Encoding.UTF8, "application/json");
-                using var response = await client.PostAsync("/v1/jobs", content);
+                using var content = getPath is null ? new StringContent($"{{\"model\":\"all-minilm-l6-v2\",\"input\":{{\"texts\":[\"load test sentence {offset + index}\"]}}}}", Encoding.UTF8, "application/json") : null;
+                using var response = getPath is null ? await client.PostAsync("/v1/jobs", content) : await client.GetAsync(getPath);
                 latencies[index] = (clock.Elapsed - scheduled).TotalMilliseconds;
-                if ((int)response.StatusCode != 202)
+                if ((int)response.StatusCode != (getPath is null ? 202 : 200))
                 {
                     Interlocked.Increment(ref errors);
                 }
