@@ -157,6 +157,7 @@ internal static class Suite
         Progress($"submit latency: POST /v1/jobs at {Rate}/s for {seconds} s, no worker");
         var idle = await LoadLoops.OpenLoopAsync(client, Rate, TimeSpan.FromSeconds(seconds), offset: 10_000_000);
         Progress($"submit latency: GET /healthz at {Rate}/s for {seconds} s (the loop's own floor)");
+        await LoadLoops.OpenLoopAsync(client, 1000, TimeSpan.FromSeconds(2), getPath: "/healthz"); // its warm-up
         var floor = await LoadLoops.OpenLoopAsync(client, Rate, TimeSpan.FromSeconds(seconds), getPath: "/healthz");
 
         Progress("submit latency: a worker drains the queue (its warm-up), then the same with it running");
