@@ -40,8 +40,6 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
 
     private readonly InferenceSession _session;
 
-    /// <summary>The ORT-format model the session's weights live in, when loaded from the cache: kept alive (and pinned) with the session.</summary>
-    private readonly byte[]? _modelBytes;
     private readonly BertTokenizer _tokenizer;
     private readonly InferenceOptions _options;
     private readonly ModelOptions _model;
@@ -52,10 +50,9 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
     private readonly string _outputName;
     private readonly bool _int32Inputs;
 
-    private MiniLmEmbedder(string name, InferenceSession session, BertTokenizer tokenizer, ModelOptions model, InferenceOptions options, ExecutionProviderKind provider, ModelLoadInfo loadInfo, byte[]? modelBytes)
+    private MiniLmEmbedder(string name, InferenceSession session, BertTokenizer tokenizer, ModelOptions model, InferenceOptions options, ExecutionProviderKind provider, ModelLoadInfo loadInfo)
     {
         Threading = ModelThreading.For(model, options, provider);
-        _modelBytes = modelBytes;
         _session = session;
         _tokenizer = tokenizer;
         _options = options;
@@ -121,10 +118,9 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
         var tokenizerTask = Task.Run(() => Tokenizer(model));
         InferenceSession session;
         ModelLoadInfo info;
-        byte[]? bytes;
         try
         {
-            (session, info, bytes) = OnnxThreads.Create(() => CreateSession(name, model, options, provider, embedded));
+            (session, info) = OnnxThreads.Create(() => CreateSession(name, model, options, provider, embedded));
         }
         catch
         {
@@ -134,7 +130,7 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
 
         try
         {
-            return new MiniLmEmbedder(name, session, tokenizerTask.GetAwaiter().GetResult(), model, options, provider.Active, info, bytes);
+            return new MiniLmEmbedder(name, session, tokenizerTask.GetAwaiter().GetResult(), model, options, provider.Active, info);
         }
         catch
         {
@@ -188,7 +184,6 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
     public void Dispose()
     {
         _session.Dispose();
-        GC.KeepAlive(_modelBytes);
     }
 
     /// <summary>The token ids the model sees for <paramref name="text"/>, [CLS] and [SEP] included.</summary>
@@ -250,12 +245,12 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
     }
 
     /// <summary>The session for <paramref name="model"/>'s <c>Source</c> (a model.onnx unless <paramref name="embedded"/>), through the optimised-model cache; shared with the text generator.</summary>
-    internal static (InferenceSession Session, ModelLoadInfo Info, byte[]? Bytes) CreateSession(string name, ModelOptions model, InferenceOptions options, ExecutionProviderSelection provider, bool embedded)
+    internal static (InferenceSession Session, ModelLoadInfo Info) CreateSession(string name, ModelOptions model, InferenceOptions options, ExecutionProviderSelection provider, bool embedded)
     {
         var cache = string.IsNullOrWhiteSpace(options.ModelCacheDirectory) ? null : new OptimizedModelCache(Path.GetFullPath(options.ModelCacheDirectory));
         if (cache is null)
         {
-            return (Build(model, options, provider, embedded, optimizedPath: null), new ModelLoadInfo(ModelCacheOutcome.Disabled, null), null);
+            return (Build(model, options, provider, embedded, optimizedPath: null), new ModelLoadInfo(ModelCacheOutcome.Disabled, null));
         }
 
         string key;
@@ -266,27 +261,47 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return (Build(model, options, provider, embedded, optimizedPath: null), new ModelLoadInfo(ModelCacheOutcome.Unavailable, ex.Message), null);
+            return (Build(model, options, provider, embedded, optimizedPath: null), new ModelLoadInfo(ModelCacheOutcome.Unavailable, ex.Message));
         }
 
         string? problem = null;
-        if (cache.TryRead(key) is { } cached)
+        if (cache.TryFind(key) is { } cached)
         {
+            // The hash check runs beside the build (a cold start's two cores): ONNX Runtime
+            // verifies the file's structure itself, and a session built from bytes the hash then
+            // rejects is thrown away before anything runs on it.
+            var whole = Task.Run(() => OptimizedModelCache.IsWhole(cached));
+            InferenceSession? mapped = null;
             try
             {
-                // Already optimised, in ORT format: no graph rewrites, and the weights stay in the
-                // (pinned) array instead of being copied, which is most of what a load costs.
+                // Already optimised, in ORT format: no graph rewrites, and the weights are used in
+                // place in the mapped file (page cache) instead of being read into fresh memory and
+                // copied, which is most of what a load costs.
                 using var sessionOptions = NewSessionOptions(options, provider, GraphOptimizationLevel.ORT_DISABLE_ALL);
                 sessionOptions.AddSessionConfigEntry("session.load_model_format", "ORT");
+                sessionOptions.AddSessionConfigEntry("session.use_memory_mapped_ort_model", "1");
                 sessionOptions.AddSessionConfigEntry("session.use_ort_model_bytes_directly", "1");
                 sessionOptions.AddSessionConfigEntry("session.use_ort_model_bytes_for_initializers", "1");
-                return (new InferenceSession(cached, sessionOptions), new ModelLoadInfo(ModelCacheOutcome.Hit, null), cached);
+                mapped = new InferenceSession(cached.Path, sessionOptions);
             }
             catch (OnnxRuntimeException ex)
             {
-                problem = $"the cached model {cache.ModelPath(key)} did not load ({ex.Message.Trim()}); rebuilt";
-                cache.Remove(key);
+                problem = $"the cached model {cached.Path} did not load ({ex.Message.Trim()}); rebuilt";
             }
+
+            if (!whole.GetAwaiter().GetResult())
+            {
+                mapped?.Dispose();
+                mapped = null;
+                problem = $"the cached model {cached.Path} is incomplete or damaged; rebuilt";
+            }
+
+            if (mapped is not null)
+            {
+                return (mapped, new ModelLoadInfo(ModelCacheOutcome.Hit, null));
+            }
+
+            cache.Remove(key);
         }
         else if (File.Exists(cache.ModelPath(key)))
         {
@@ -301,7 +316,7 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return (Build(model, options, provider, embedded, optimizedPath: null), new ModelLoadInfo(ModelCacheOutcome.Unavailable, ex.Message), null);
+            return (Build(model, options, provider, embedded, optimizedPath: null), new ModelLoadInfo(ModelCacheOutcome.Unavailable, ex.Message));
         }
 
         InferenceSession session;
@@ -313,18 +328,18 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
         {
             // Saving the optimised graph is what failed, or the model itself is bad: try once without.
             OptimizedModelCache.TryDelete(temporary);
-            return (Build(model, options, provider, embedded, optimizedPath: null), new ModelLoadInfo(ModelCacheOutcome.Unavailable, ex.Message.Trim()), null);
+            return (Build(model, options, provider, embedded, optimizedPath: null), new ModelLoadInfo(ModelCacheOutcome.Unavailable, ex.Message.Trim()));
         }
 
         try
         {
             cache.Commit(key, temporary);
-            return (session, new ModelLoadInfo(ModelCacheOutcome.Written, problem), null);
+            return (session, new ModelLoadInfo(ModelCacheOutcome.Written, problem));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             OptimizedModelCache.TryDelete(temporary);
-            return (session, new ModelLoadInfo(ModelCacheOutcome.Unavailable, problem ?? ex.Message), null);
+            return (session, new ModelLoadInfo(ModelCacheOutcome.Unavailable, problem ?? ex.Message));
         }
     }
 

@@ -23,7 +23,6 @@ public sealed class TextGenerator : ILoadedModel
     private static readonly string[] EosNames = ["<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end_of_text|>", "</s>"];
 
     private readonly InferenceSession _session;
-    private readonly byte[]? _modelBytes;
     private readonly string _inputIds;
     private readonly string _attentionMask;
     private readonly string? _positionIds;
@@ -34,11 +33,10 @@ public sealed class TextGenerator : ILoadedModel
     private readonly HashSet<int> _eos;
     private Tuple<int, int[]>? _notTokens; // the logits width, and the ids under it the tokenizer has no token for
 
-    private TextGenerator(string name, InferenceSession session, byte[]? modelBytes, ModelLoadInfo loadInfo, ByteLevelBpeTokenizer tokenizer, ChatTemplate template, int contextLength, HashSet<int> eos)
+    private TextGenerator(string name, InferenceSession session, ModelLoadInfo loadInfo, ByteLevelBpeTokenizer tokenizer, ChatTemplate template, int contextLength, HashSet<int> eos)
     {
         Name = name;
         _session = session;
-        _modelBytes = modelBytes;
         LoadInfo = loadInfo;
         Tokenizer = tokenizer;
         ChatTemplate = template;
@@ -158,10 +156,10 @@ public sealed class TextGenerator : ILoadedModel
             : DefaultContextLength;
 
         // One run at a time per generation (ModelThreading.For): auto intra-op threads are all the processors.
-        var (session, info, bytes) = OnnxThreads.Create(() => MiniLmEmbedder.CreateSession(name, model with { Source = onnx }, options with { ConcurrentRuns = 1 }, provider, embedded: false));
+        var (session, info) = OnnxThreads.Create(() => MiniLmEmbedder.CreateSession(name, model with { Source = onnx }, options with { ConcurrentRuns = 1 }, provider, embedded: false));
         try
         {
-            return new TextGenerator(name, session, bytes, info, tokenizer, template, contextLength, eos);
+            return new TextGenerator(name, session, info, tokenizer, template, contextLength, eos);
         }
         catch
         {
@@ -369,7 +367,6 @@ public sealed class TextGenerator : ILoadedModel
     public void Dispose()
     {
         _session.Dispose();
-        GC.KeepAlive(_modelBytes);
     }
 
     private static JsonElement? ReadJson(string path)
