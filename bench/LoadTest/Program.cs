@@ -114,6 +114,9 @@ int Arg(string name, int fallback)
 /// <summary>Throughput and latency percentiles of one run.</summary>
 internal sealed record Result(int Count, double PerSecond, double P50, double P90, double P99, double Max, int Errors)
 {
+    /// <summary>An open loop's own lateness at p99: how long after its scheduled time a request started (every latency includes it).</summary>
+    public double LateP99 { get; init; }
+
     public static Result From(double[] latencies, TimeSpan elapsed, int errors)
     {
         Array.Sort(latencies);
