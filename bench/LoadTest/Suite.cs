@@ -154,26 +154,46 @@ internal static class Suite
         await WarmUpSubmitsAsync(client, quick ? 2000 : 4000);
         await PurgeAsync(configuration["Sqs:QueueName"]!); // the warm-up's jobs are not run
         await Task.Delay(TimeSpan.FromSeconds(1));
-        Progress($"submit latency: POST /v1/jobs at {Rate}/s for {seconds} s, no worker");
-        var idle = await LoadLoops.OpenLoopAsync(client, Rate, TimeSpan.FromSeconds(seconds), offset: 10_000_000);
-        Progress($"submit latency: GET /healthz at {Rate}/s for {seconds} s (the loop's own floor)");
-        await LoadLoops.OpenLoopAsync(client, 1000, TimeSpan.FromSeconds(2), getPath: "/healthz"); // its warm-up
-        var floor = await LoadLoops.OpenLoopAsync(client, Rate, TimeSpan.FromSeconds(seconds), getPath: "/healthz");
+        // Rounds, each the submit then the floor right after it: one 10 s window's p99 is its 20th
+        // worst request, and on a shared VM it moves by milliseconds between windows (so does the
+        // floor's), so the summary takes the median round.
+        var rounds = quick ? 1 : 3;
+        await LoadLoops.OpenLoopAsync(client, 1000, TimeSpan.FromSeconds(2), getPath: "/healthz"); // the floor's warm-up
+        var idleRounds = new List<Result>();
+        var floorRounds = new List<Result>();
+        for (var round = 0; round < rounds; round++)
+        {
+            Progress($"submit latency: POST /v1/jobs at {Rate}/s for {seconds} s, no worker, then GET /healthz the same (the loop's own floor), round {round + 1} of {rounds}");
+            idleRounds.Add(await LoadLoops.OpenLoopAsync(client, Rate, TimeSpan.FromSeconds(seconds), offset: 10_000_000 + (round * 100_000)));
+            floorRounds.Add(await LoadLoops.OpenLoopAsync(client, Rate, TimeSpan.FromSeconds(seconds), getPath: "/healthz"));
+        }
+
+        var idle = idleRounds.OrderBy(r => r.P99).ElementAt(rounds / 2);
+        var floor = floorRounds.OrderBy(r => r.P99).ElementAt(rounds / 2);
 
         Progress("submit latency: a worker drains the queue (its warm-up), then the same with it running");
         await using var worker = WorkerProcess.Start(WorkerConfiguration(configuration));
         await WaitForEmptyQueueAsync(configuration["Sqs:QueueName"]!, TimeSpan.FromMinutes(3));
         var busy = await LoadLoops.OpenLoopAsync(client, Rate, TimeSpan.FromSeconds(seconds), offset: 20_000_000);
 
-        summary.Add(new(F($"POST /v1/jobs p99 at {Rate}/s open loop, no worker"), F($"{idle.P99:F1} ms"), F($"p50 {idle.P50:F1} ms; GET /healthz in the same loop: p99 {floor.P99:F1} ms"), "–", "≤ 10 ms"));
+        summary.Add(new(F($"POST /v1/jobs p99 at {Rate}/s open loop, no worker{(rounds > 1 ? $" (median of {rounds} rounds: {string.Join(", ", idleRounds.Select(r => F($"{r.P99:F1}")))})" : "")}"), F($"{idle.P99:F1} ms"), F($"p50 {idle.P50:F1} ms; GET /healthz in the same loop: p50 {floor.P50:F1}, p99 {floor.P99:F1} ms"), "–", "≤ 10 ms"));
         summary.Add(new(F($"the same with the worker running the jobs"), F($"{busy.P99:F1} ms"), F($"p50 {busy.P50:F1} ms"), "–", "(reported)"));
         sections.AppendLine("## Submit latency at a fixed rate");
         sections.AppendLine();
-        sections.AppendLine(F($"`POST /v1/jobs` (API key, Redis rate limit and token charge, record, SQS send) at {Rate}/s for {seconds} s, open loop: each latency counts from the request's scheduled time, and includes the load generator's own lateness in starting it (its p99 is a column: requests start on a thread that sleeps to each one's time with `clock_nanosleep`). The gateway is its own process, warmed up with {(quick ? 2000 : 4000)} submits first."));
+        sections.AppendLine(F($"`POST /v1/jobs` (API key, Redis rate limit and token charge, record, SQS send) at {Rate}/s for {seconds} s{(rounds > 1 ? $", {rounds} rounds, each followed by the floor (the summary takes the round with the median p99)" : "")}, open loop: each latency counts from the request's scheduled time, and includes the load generator's own lateness in starting it (its p99 is a column: requests start on a thread that sleeps to each one's time with `clock_nanosleep`). The gateway is its own process, warmed up with {(quick ? 2000 : 4000)} submits first."));
         sections.AppendLine();
         sections.AppendLine("| run | requests | achieved/s | p50 ms | p90 ms | p99 ms | max ms | non-202 | generator late, p99 ms |");
         sections.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var (name, r) in new[] { ("(baseline) `GET /healthz`, same loop, client and gateway: the floor", floor), ("no worker (jobs stay queued)", idle), ("worker running the jobs on the same cores", busy) })
+        var runs = new List<(string, Result)>();
+        for (var round = 0; round < rounds; round++)
+        {
+            var label = rounds > 1 ? F($", round {round + 1}") : string.Empty;
+            runs.Add((F($"no worker (jobs stay queued){label}"), idleRounds[round]));
+            runs.Add((F($"(baseline) `GET /healthz`, same loop, client and gateway: the floor{label}"), floorRounds[round]));
+        }
+
+        runs.Add(("worker running the jobs on the same cores", busy));
+        foreach (var (name, r) in runs)
         {
             sections.AppendLine(F($"| {name} | {r.Count} | {r.PerSecond:F0} | {r.P50:F2} | {r.P90:F2} | {r.P99:F2} | {r.Max:F2} | {r.Errors} | {r.LateP99:F2} |"));
         }
