@@ -271,37 +271,50 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
             // verifies the file's structure itself, and a session built from bytes the hash then
             // rejects is thrown away before anything runs on it.
             var whole = Task.Run(() => OptimizedModelCache.IsWhole(cached));
-            InferenceSession? mapped = null;
+            InferenceSession? loaded = null;
+            string? mapFailure = null;
             try
             {
                 // Already optimised, in ORT format: no graph rewrites, and the weights are used in
                 // place in the mapped file (page cache) instead of being read into fresh memory and
                 // copied, which is most of what a load costs.
-                using var sessionOptions = NewSessionOptions(options, provider, GraphOptimizationLevel.ORT_DISABLE_ALL);
-                sessionOptions.AddSessionConfigEntry("session.load_model_format", "ORT");
-                sessionOptions.AddSessionConfigEntry("session.use_memory_mapped_ort_model", "1");
-                sessionOptions.AddSessionConfigEntry("session.use_ort_model_bytes_directly", "1");
-                sessionOptions.AddSessionConfigEntry("session.use_ort_model_bytes_for_initializers", "1");
-                mapped = new InferenceSession(cached.Path, sessionOptions);
+                loaded = LoadCached(options, provider, cached.Path, bytes: null);
             }
             catch (OnnxRuntimeException ex)
             {
-                problem = $"the cached model {cached.Path} did not load ({ex.Message.Trim()}); rebuilt";
+                mapFailure = ex.Message.Trim();
+            }
+            catch
+            {
+                whole.Wait(); // IsWhole never throws; the load's own exception is the one to report
+                throw;
             }
 
             if (!whole.GetAwaiter().GetResult())
             {
-                mapped?.Dispose();
-                mapped = null;
+                loaded?.Dispose();
                 problem = $"the cached model {cached.Path} is incomplete or damaged; rebuilt";
+                cache.Remove(key);
             }
-
-            if (mapped is not null)
+            else if (loaded is not null)
             {
-                return (mapped, new ModelLoadInfo(ModelCacheOutcome.Hit, null));
+                return (loaded, new ModelLoadInfo(ModelCacheOutcome.Hit, null));
             }
-
-            cache.Remove(key);
+            else
+            {
+                // Whole, but it did not load mapped (a file system that cannot map files, say): from
+                // a copy in memory, as loads did before, rather than rebuilding a good file each time.
+                try
+                {
+                    var copy = LoadCached(options, provider, cached.Path, File.ReadAllBytes(cached.Path));
+                    return (copy, new ModelLoadInfo(ModelCacheOutcome.Hit, $"the cached model {cached.Path} did not load mapped ({mapFailure}); loaded from a copy in memory"));
+                }
+                catch (Exception ex) when (ex is OnnxRuntimeException or IOException or UnauthorizedAccessException)
+                {
+                    problem = $"the cached model {cached.Path} did not load ({ex.Message.Trim()}); rebuilt";
+                    cache.Remove(key);
+                }
+            }
         }
         else if (File.Exists(cache.ModelPath(key)))
         {
@@ -341,6 +354,25 @@ public sealed partial class MiniLmEmbedder : ILoadedModel
             OptimizedModelCache.TryDelete(temporary);
             return (session, new ModelLoadInfo(ModelCacheOutcome.Unavailable, problem ?? ex.Message));
         }
+    }
+
+    /// <summary>
+    /// A session from a cached ORT-format model: mapped from <paramref name="path"/> with its
+    /// weights used in place, or, given <paramref name="bytes"/>, from those (ONNX Runtime copies them).
+    /// </summary>
+    private static InferenceSession LoadCached(InferenceOptions options, ExecutionProviderSelection provider, string path, byte[]? bytes)
+    {
+        using var sessionOptions = NewSessionOptions(options, provider, GraphOptimizationLevel.ORT_DISABLE_ALL);
+        sessionOptions.AddSessionConfigEntry("session.load_model_format", "ORT");
+        if (bytes is not null)
+        {
+            return new InferenceSession(bytes, sessionOptions);
+        }
+
+        sessionOptions.AddSessionConfigEntry("session.use_memory_mapped_ort_model", "1");
+        sessionOptions.AddSessionConfigEntry("session.use_ort_model_bytes_directly", "1");
+        sessionOptions.AddSessionConfigEntry("session.use_ort_model_bytes_for_initializers", "1");
+        return new InferenceSession(path, sessionOptions);
     }
 
     /// <summary>Builds the session from the source model, optimising its graph, and saves the optimised graph to <paramref name="optimizedPath"/> (ORT format) when given.</summary>

@@ -119,28 +119,51 @@ internal static partial class Pacing
     /// <summary>
     /// Returns at <paramref name="timestamp"/> (a <see cref="Stopwatch.GetTimestamp"/> value) or
     /// soon after: on Linux, where that clock is <c>CLOCK_MONOTONIC</c> in nanoseconds, one
-    /// <c>clock_nanosleep</c> to that absolute time (no spinning); elsewhere
-    /// <see cref="Thread.Sleep(int)"/>, to the millisecond.
+    /// <c>clock_nanosleep</c> to that absolute time (no spinning); elsewhere, or should that call
+    /// fail, whole-millisecond sleeps and then yields until the moment (never early).
     /// </summary>
     public static void SleepUntil(long timestamp)
     {
-        if (OperatingSystem.IsLinux() && Stopwatch.Frequency == 1_000_000_000)
+        if (_precise && OperatingSystem.IsLinux() && Stopwatch.Frequency == 1_000_000_000)
         {
-            var until = new TimeSpec { Seconds = timestamp / 1_000_000_000, Nanoseconds = timestamp % 1_000_000_000 };
-            while (ClockNanosleep(ClockMonotonic, TimerAbsoluteTime, in until, IntPtr.Zero) == 4)
+            var until = new TimeSpec { Seconds = (nint)(timestamp / 1_000_000_000), Nanoseconds = (nint)(timestamp % 1_000_000_000) };
+            try
             {
-                // EINTR: a signal woke it early; sleep on to the same moment.
+                int error;
+                while ((error = ClockNanosleep(ClockMonotonic, TimerAbsoluteTime, in until, IntPtr.Zero)) == 4)
+                {
+                    // EINTR: a signal woke it early; sleep on to the same moment.
+                }
+
+                if (error == 0)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // No such libc function: the coarse way below from now on.
             }
 
-            return;
+            _precise = false;
         }
 
-        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), timestamp);
-        if (wait > TimeSpan.Zero)
+        // To the millisecond, never early: sleep whole milliseconds, then yield to the moment.
+        while (Stopwatch.GetTimestamp() < timestamp)
         {
-            Thread.Sleep(wait);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), timestamp);
+            if (wait >= TimeSpan.FromMilliseconds(1))
+            {
+                Thread.Sleep((int)wait.TotalMilliseconds);
+            }
+            else
+            {
+                Thread.Yield();
+            }
         }
     }
+
+    private static bool _precise = true;
 
     [LibraryImport("libc", EntryPoint = "clock_nanosleep")]
     private static partial int ClockNanosleep(int clock, int flags, in TimeSpec request, IntPtr remain);
@@ -148,7 +171,7 @@ internal static partial class Pacing
     [StructLayout(LayoutKind.Sequential)]
     private struct TimeSpec
     {
-        public long Seconds;
-        public long Nanoseconds;
+        public nint Seconds;
+        public nint Nanoseconds;
     }
 }

@@ -169,7 +169,7 @@ internal static class Suite
         }
 
         var idle = idleRounds.OrderBy(r => r.P99).ElementAt(rounds / 2);
-        var floor = floorRounds.OrderBy(r => r.P99).ElementAt(rounds / 2);
+        var floor = floorRounds[idleRounds.IndexOf(idle)]; // the floor measured right after that round
 
         Progress("submit latency: a worker drains the queue (its warm-up), then the same with it running");
         await using var worker = WorkerProcess.Start(WorkerConfiguration(configuration));
