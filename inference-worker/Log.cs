@@ -71,6 +71,6 @@ internal static partial class Log
     [LoggerMessage(23, LogLevel.Debug, "Job {JobId} completed in {ExecutionMs:F1} ms (queue {QueueMs} ms, cold start {ColdStart})")]
     public static partial void JobCompleted(ILogger logger, string jobId, double executionMs, long queueMs, bool coldStart);
 
-    [LoggerMessage(24, LogLevel.Information, "Jobs ended in the last {Seconds:F0} s: {Completed} completed, {Failed} failed, {Cancelled} cancelled, {TimedOut} timed out, {Expired} expired; {Settled} redeliveries of ended jobs acknowledged without running")]
-    public static partial void JobSummary(ILogger logger, double seconds, long completed, long failed, long cancelled, long timedOut, long expired, long settled);
+    [LoggerMessage(24, LogLevel.Information, "Jobs ended in the last {Seconds:F0} s: {Completed} completed, {Failed} failed, {Cancelled} cancelled, {TimedOut} timed out, {Expired} expired; {Settled} redeliveries of ended jobs acknowledged without running; {Received} messages received in {Receives} receives")]
+    public static partial void JobSummary(ILogger logger, double seconds, long completed, long failed, long cancelled, long timedOut, long expired, long settled, long received, long receives);
 }

@@ -18,6 +18,8 @@ public sealed class JobTally(IOptions<WorkerOptions> options, TimeProvider time,
     private long _timedOut;
     private long _expired;
     private long _settled;
+    private long _receives;
+    private long _received;
     private long _since = time.GetTimestamp();
 
     /// <summary>A job ended with the terminal event <paramref name="type"/>.</summary>
@@ -36,6 +38,13 @@ public sealed class JobTally(IOptions<WorkerOptions> options, TimeProvider time,
 
     /// <summary>A delivery of a job that had already ended was acknowledged without running.</summary>
     public void Settled() => Interlocked.Increment(ref _settled);
+
+    /// <summary>A receive from the jobs queue returned <paramref name="messages"/> messages (0: an empty poll).</summary>
+    public void Received(int messages)
+    {
+        Interlocked.Increment(ref _receives);
+        Interlocked.Add(ref _received, messages);
+    }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -80,9 +89,11 @@ public sealed class JobTally(IOptions<WorkerOptions> options, TimeProvider time,
         var timedOut = Interlocked.Exchange(ref _timedOut, 0);
         var expired = Interlocked.Exchange(ref _expired, 0);
         var settled = Interlocked.Exchange(ref _settled, 0);
+        var receives = Interlocked.Exchange(ref _receives, 0);
+        var received = Interlocked.Exchange(ref _received, 0);
         if (completed + failed + cancelled + timedOut + expired + settled > 0)
         {
-            Log.JobSummary(logger, seconds, completed, failed, cancelled, timedOut, expired, settled);
+            Log.JobSummary(logger, seconds, completed, failed, cancelled, timedOut, expired, settled, received, receives);
         }
     }
 }

@@ -14,7 +14,8 @@ namespace InferenceGateway.Worker.Queue;
 /// <summary>
 /// The event source, as Lambda's SQS trigger drives a function: long-polls the jobs queue in
 /// batches of up to <see cref="WorkerOptions.MaxMessages"/>, never holds more than
-/// <see cref="WorkerOptions.MaxConcurrency"/> messages and never receives while saturated, hands
+/// <see cref="WorkerOptions.MaxConcurrency"/> messages and never receives while saturated (nor for
+/// fewer than a whole receive's worth when sized for batching: <see cref="ReceiveSlots"/>), hands
 /// each job to the inference consumer through MassTransit's Mediator, and owns the message:
 /// extends its visibility while the job runs (one <see cref="VisibilityHeartbeats"/> schedule for
 /// every message in hand), deletes it once the job's end is recorded, gives it back with backoff
@@ -32,6 +33,7 @@ public sealed class SqsEventSource(
     RedisJobStore store,
     ActiveJobs activeJobs,
     ModelHost models,
+    JobTally tally,
     WorkerLifetime lifetime,
     IOptions<WorkerOptions> options,
     IOptions<SqsOptions> sqsOptions,
@@ -49,7 +51,7 @@ public sealed class SqsEventSource(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var slots = new SemaphoreSlim(_options.MaxConcurrency, _options.MaxConcurrency);
+        using var slots = new ReceiveSlots(_options.MaxConcurrency, _options.MaxMessages);
         var backoff = TimeSpan.Zero;
         QueueUrls? urls = null;
         Task<List<Message>>? pending = null;
@@ -59,12 +61,7 @@ public sealed class SqsEventSource(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                await slots.WaitAsync(stoppingToken);
-                var free = 1;
-                while (free < _options.MaxMessages && slots.Wait(0, CancellationToken.None))
-                {
-                    free++;
-                }
+                var free = await slots.TakeAsync(stoppingToken);
 
                 List<Message> messages;
                 try
@@ -197,7 +194,9 @@ public sealed class SqsEventSource(
                 MessageAttributeNames = ["All"],
             },
             cancellationToken);
-        return response.Messages ?? [];
+        var messages = response.Messages ?? [];
+        tally.Received(messages.Count);
+        return messages;
     }
 
     private void Track(Task task)
@@ -230,7 +229,7 @@ public sealed class SqsEventSource(
         await all;
     }
 
-    private async Task HandleAsync(Message message, QueueUrls urls, VisibilityHeartbeats heartbeats, SemaphoreSlim slots)
+    private async Task HandleAsync(Message message, QueueUrls urls, VisibilityHeartbeats heartbeats, ReceiveSlots slots)
     {
         try
         {
