@@ -1,3 +1,4 @@
+using Amazon.SQS;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Core.Latency;
 using InferenceGateway.Core.Queue;
@@ -65,7 +66,10 @@ public static class WorkerHostBuilderExtensions
         });
         builder.Services.AddSingleton<JobTally>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobTally>());
-        builder.Services.AddSingleton<ReceiptBatchCoalescer>();
+        builder.Services.AddSingleton(sp => new ReceiptBatchCoalescer(
+            sp.GetRequiredService<IAmazonSQS>(),
+            TimeSpan.FromMilliseconds(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.DeleteWindowMs),
+            sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService<SqsEventSource>();
         builder.Services.AddHostedService<DeadLetterMonitor>();
         builder.Services.AddSingleton<WorkerRegistration>();

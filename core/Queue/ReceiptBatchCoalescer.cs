@@ -7,7 +7,11 @@ namespace InferenceGateway.Core.Queue;
 /// <summary>
 /// Coalesces concurrent DeleteMessage and ChangeMessageVisibility calls (both name a received
 /// message by its receipt handle) into DeleteMessageBatch and ChangeMessageVisibilityBatch calls.
-/// A lone call goes out at once, as a batch of one: no timer, no delay. Calls that arrive while a
+/// A lone call goes out at once, as a batch of one, unless a delete window is set: then a delete
+/// that finds no call in flight waits up to that long for others to share its call (a full batch
+/// goes at once). Deletes are never urgent, as the job's end is already recorded, and the jobs of
+/// one model batch finish within a few milliseconds of each other: sent one by one as they came,
+/// they went out about five to a call. Calls that arrive while a
 /// batch call of the same kind on the same queue is in flight wait for it to return and go out
 /// together in the next call, up to SQS's <see cref="MaxEntries"/> entries; a backlog of full
 /// batches goes out on up to <see cref="MaxCallsInFlight"/> calls at once. Each caller hears its
@@ -15,7 +19,10 @@ namespace InferenceGateway.Core.Queue;
 /// its caller, with <see cref="SqsBatchEntryException"/>; a call that failed as a whole fails
 /// every caller in it, with the call's exception.
 /// </summary>
-public sealed class ReceiptBatchCoalescer(IAmazonSQS sqs)
+/// <param name="sqs">The client the batch calls go out on.</param>
+/// <param name="deleteWindow">How long a delete that finds no call in flight waits for others; zero: none.</param>
+/// <param name="time">The clock of the delete window.</param>
+public sealed class ReceiptBatchCoalescer(IAmazonSQS sqs, TimeSpan deleteWindow = default, TimeProvider? time = null)
 {
     /// <summary>Entries per batch call: SQS's limit.</summary>
     public const int MaxEntries = 10;
@@ -28,14 +35,14 @@ public sealed class ReceiptBatchCoalescer(IAmazonSQS sqs)
 
     /// <summary>Deletes a received message; completes when SQS has answered for this entry.</summary>
     public Task DeleteAsync(string queueUrl, string receiptHandle) =>
-        LaneOf(_deletes, queueUrl, delete: true).Enqueue(new Entry(receiptHandle, 0));
+        LaneOf(_deletes, queueUrl, delete: true, deleteWindow).Enqueue(new Entry(receiptHandle, 0));
 
     /// <summary>Sets a received message's visibility timeout (0 makes it visible at once); completes when SQS has answered for this entry.</summary>
     public Task ChangeVisibilityAsync(string queueUrl, string receiptHandle, int visibilityTimeoutSeconds) =>
-        LaneOf(_visibility, queueUrl, delete: false).Enqueue(new Entry(receiptHandle, visibilityTimeoutSeconds));
+        LaneOf(_visibility, queueUrl, delete: false, TimeSpan.Zero).Enqueue(new Entry(receiptHandle, visibilityTimeoutSeconds));
 
-    private Lane LaneOf(ConcurrentDictionary<string, Lane> lanes, string queueUrl, bool delete) =>
-        lanes.TryGetValue(queueUrl, out var lane) ? lane : lanes.GetOrAdd(queueUrl, new Lane(sqs, queueUrl, delete));
+    private Lane LaneOf(ConcurrentDictionary<string, Lane> lanes, string queueUrl, bool delete, TimeSpan window) =>
+        lanes.TryGetValue(queueUrl, out var lane) ? lane : lanes.GetOrAdd(queueUrl, _ => new Lane(sqs, queueUrl, delete, window, time ?? TimeProvider.System));
 
     /// <summary>
     /// One caller's entry: its receipt handle and the task it awaits. Its caller continues on the
@@ -49,11 +56,12 @@ public sealed class ReceiptBatchCoalescer(IAmazonSQS sqs)
     }
 
     /// <summary>The waiting entries and calls in flight of one kind of call on one queue.</summary>
-    private sealed class Lane(IAmazonSQS sqs, string queueUrl, bool delete)
+    private sealed class Lane(IAmazonSQS sqs, string queueUrl, bool delete, TimeSpan window, TimeProvider time)
     {
         private readonly Lock _lock = new();
         private readonly Queue<Entry> _waiting = new();
         private int _calls;
+        private ITimer? _windowTimer;
 
         public Task Enqueue(Entry entry)
         {
@@ -74,12 +82,19 @@ public sealed class ReceiptBatchCoalescer(IAmazonSQS sqs)
 
         /// <summary>
         /// The next batch to send now, or null: a batch starts when no call is in flight (a lone
-        /// entry goes at once), or when a full batch is waiting and fewer than the cap are in flight.
+        /// entry goes at once, or once the lane's window has passed, <paramref name="waited"/>), or
+        /// when a full batch is waiting and fewer than the cap are in flight.
         /// </summary>
-        private Entry[]? TakeLocked()
+        private Entry[]? TakeLocked(bool waited = false)
         {
             if (_waiting.Count == 0 || _calls >= MaxCallsInFlight || (_calls > 0 && _waiting.Count < MaxEntries))
             {
+                return null;
+            }
+
+            if (_waiting.Count < MaxEntries && window > TimeSpan.Zero && !waited)
+            {
+                _windowTimer ??= time.CreateTimer(static state => ((Lane)state!).WindowPassed(), this, window, Timeout.InfiniteTimeSpan);
                 return null;
             }
 
@@ -91,6 +106,22 @@ public sealed class ReceiptBatchCoalescer(IAmazonSQS sqs)
 
             _calls++;
             return batch;
+        }
+
+        private void WindowPassed()
+        {
+            Entry[]? batch;
+            lock (_lock)
+            {
+                _windowTimer?.Dispose();
+                _windowTimer = null;
+                batch = TakeLocked(waited: true);
+            }
+
+            if (batch is not null)
+            {
+                _ = SendAsync(batch);
+            }
         }
 
         private async Task SendAsync(Entry[] batch)
@@ -111,7 +142,9 @@ public sealed class ReceiptBatchCoalescer(IAmazonSQS sqs)
             lock (_lock)
             {
                 _calls--;
-                while (TakeLocked() is { } more)
+
+                // What gathered while this call was in flight has waited long enough.
+                while (TakeLocked(waited: true) is { } more)
                 {
                     (next ??= []).Add(more);
                 }

@@ -40,6 +40,14 @@ public sealed record WorkerOptions
     [Range(1, 1024)]
     public int MaxConcurrency { get; init; } = 128;
 
+    /// <summary>
+    /// A finished job's message delete waits up to this many milliseconds for the deletes of other
+    /// jobs to share one <c>DeleteMessageBatch</c> call (ten make a full call, which goes at once);
+    /// 0 sends each at once. The job's end is recorded before its delete, so nobody waits on it.
+    /// </summary>
+    [Range(0, 1000)]
+    public int DeleteWindowMs { get; init; } = 5;
+
     /// <summary>Extend a running job's visibility each time this fraction of the visibility timeout passes.</summary>
     [Range(0.1, 0.9)]
     public double HeartbeatFraction { get; init; } = 0.33;

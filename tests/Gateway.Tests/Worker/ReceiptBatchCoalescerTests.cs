@@ -1,5 +1,6 @@
 using InferenceGateway.Core.Queue;
 using InferenceGateway.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 
 namespace InferenceGateway.Tests.Worker;
 
@@ -171,6 +172,71 @@ public sealed class ReceiptBatchCoalescerTests
         }));
         var batched = calls.Single(c => c.Entries.Count == 2);
         Assert.That(batched.Entries.Select(e => (e.ReceiptHandle, e.VisibilityTimeout)), Is.EqualTo(new[] { ("a-1", 7), ("a-2", 120) }));
+    }
+
+    [Test]
+    public async Task WithADeleteWindow_ALoneDeleteWaitsForIt_ThenGoesAlone()
+    {
+        var sqs = new FakeSqs();
+        var time = new FakeTimeProvider();
+        var coalescer = new ReceiptBatchCoalescer(sqs, TimeSpan.FromMilliseconds(5), time);
+
+        var deleted = coalescer.DeleteAsync(Queue, "h-1");
+        time.Advance(TimeSpan.FromMilliseconds(4));
+        Assert.That(sqs.Calls, Is.Empty, "inside the window nothing is sent");
+
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.That(sqs.Calls.Select(c => c.Handles.ToArray()), Is.EqualTo(new[] { new[] { "h-1" } }));
+        await deleted.WaitAsync(Timeout);
+    }
+
+    [Test]
+    public async Task WithADeleteWindow_DeletesInsideItShareOneCall_AndAFullBatchGoesAtOnce()
+    {
+        var sqs = new FakeSqs();
+        var time = new FakeTimeProvider();
+        var coalescer = new ReceiptBatchCoalescer(sqs, TimeSpan.FromMilliseconds(5), time);
+
+        var first = Enumerable.Range(0, 4).Select(i => coalescer.DeleteAsync(Queue, $"a-{i}")).ToArray();
+        time.Advance(TimeSpan.FromMilliseconds(2));
+        var more = Enumerable.Range(0, 3).Select(i => coalescer.DeleteAsync(Queue, $"b-{i}")).ToArray();
+        Assert.That(sqs.Calls, Is.Empty);
+        time.Advance(TimeSpan.FromMilliseconds(3));
+        await Task.WhenAll(first.Concat(more)).WaitAsync(Timeout);
+        Assert.That(sqs.Calls.Select(c => c.Entries.Count), Is.EqualTo(new[] { 7 }), "the seven went in the one call the window ended with");
+
+        var full = Enumerable.Range(0, ReceiptBatchCoalescer.MaxEntries).Select(i => coalescer.DeleteAsync(Queue, $"c-{i}")).ToArray();
+        await Task.WhenAll(full).WaitAsync(Timeout);
+        Assert.That(sqs.Calls.Select(c => c.Entries.Count), Is.EqualTo(new[] { 7, 10 }), "ten make a full call, which does not wait");
+    }
+
+    [Test]
+    public async Task WithADeleteWindow_WhatGathersWhileACallIsInFlight_GoesWhenItReturns_WithoutAnotherWindow()
+    {
+        var sqs = new FakeSqs();
+        var gate = new TaskCompletionSource<string[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        sqs.Answer = call => call.Entries.Count == ReceiptBatchCoalescer.MaxEntries ? gate.Task : Task.FromResult(Array.Empty<string>());
+        var time = new FakeTimeProvider();
+        var coalescer = new ReceiptBatchCoalescer(sqs, TimeSpan.FromMilliseconds(5), time);
+
+        var full = Enumerable.Range(0, ReceiptBatchCoalescer.MaxEntries).Select(i => coalescer.DeleteAsync(Queue, $"a-{i}")).ToArray();
+        var late = Enumerable.Range(0, 2).Select(i => coalescer.DeleteAsync(Queue, $"b-{i}")).ToArray();
+        Assert.That(sqs.Calls.Select(c => c.Entries.Count), Is.EqualTo(new[] { 10 }));
+
+        gate.SetResult([]);
+        await Task.WhenAll(full.Concat(late)).WaitAsync(Timeout);
+        Assert.That(sqs.Calls.Select(c => c.Entries.Count), Is.EqualTo(new[] { 10, 2 }), "the two waited for the call in flight, not for a window too");
+    }
+
+    [Test]
+    public async Task TheDeleteWindow_DoesNotDelayVisibilityChanges()
+    {
+        var sqs = new FakeSqs();
+        var coalescer = new ReceiptBatchCoalescer(sqs, TimeSpan.FromMinutes(1), new FakeTimeProvider());
+
+        await coalescer.ChangeVisibilityAsync(Queue, "h-0", 0).WaitAsync(Timeout);
+
+        Assert.That(sqs.Calls.Select(c => c.Operation), Is.EqualTo(new[] { "visibility" }));
     }
 
     private static void Release(Queue<TaskCompletionSource<string[]>> gates)
