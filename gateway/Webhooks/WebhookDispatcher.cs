@@ -59,6 +59,13 @@ public sealed class WebhookDispatcher(
     private readonly Dictionary<string, (string Url, long Seq)> _gaveUp = new(StringComparer.Ordinal);
     private bool _rescan;
 
+    /// <summary>
+    /// Entries acknowledged while a rescan runs: its pages are read before they are scheduled, so an
+    /// entry can finish (acked, deleted, no longer in flight) between the two; without this the
+    /// rescan would deliver it again. Null while no rescan runs.
+    /// </summary>
+    private HashSet<string>? _ackedDuringRescan;
+
     /// <summary>This instance's name in the consumer group.</summary>
     public string Consumer { get; } = ConsumerName();
 
@@ -217,32 +224,44 @@ public sealed class WebhookDispatcher(
     {
         var stillDeferred = new List<RedisValue>();
         var deferredJobs = new HashSet<string>(StringComparer.Ordinal);
-        RedisValue after = "0-0";
-        while (true)
+        lock (_lock)
         {
-            var page = await db.StreamReadGroupAsync(outbox, Group, Consumer, after, 256);
-            if (page.Length == 0)
-            {
-                break;
-            }
+            _ackedDuringRescan = new HashSet<string>(StringComparer.Ordinal);
+        }
 
-            foreach (var entry in page)
+        try
+        {
+            RedisValue after = "0-0";
+            while (true)
             {
-                after = entry.Id;
-                if (entry.IsNull || entry.Values.Length == 0)
+                var page = await db.StreamReadGroupAsync(outbox, Group, Consumer, after, 256);
+                if (page.Length == 0)
                 {
-                    continue;
+                    break;
                 }
 
-                var jobId = entry["job"].ToString();
-                if (deferredJobs.Contains(jobId) || !Schedule(db, outbox, entry, slots, stoppingToken, fromRescan: true))
+                foreach (var entry in page)
                 {
-                    if (!IsInFlight(entry.Id.ToString()))
+                    after = entry.Id;
+                    if (entry.IsNull || entry.Values.Length == 0)
+                    {
+                        continue;
+                    }
+
+                    var jobId = entry["job"].ToString();
+                    if ((deferredJobs.Contains(jobId) || !Schedule(db, outbox, entry, slots, stoppingToken, fromRescan: true)) && IsHeldBack(entry.Id.ToString()))
                     {
                         deferredJobs.Add(jobId);
                         stillDeferred.Add(entry.Id);
                     }
                 }
+            }
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _ackedDuringRescan = null;
             }
         }
 
@@ -262,11 +281,12 @@ public sealed class WebhookDispatcher(
         return stillDeferred;
     }
 
-    private bool IsInFlight(string entryId)
+    /// <summary>Whether an entry a rescan did not schedule still waits: neither in progress here nor finished since the rescan read it.</summary>
+    private bool IsHeldBack(string entryId)
     {
         lock (_lock)
         {
-            return _inFlight.Contains(entryId);
+            return !_inFlight.Contains(entryId) && _ackedDuringRescan?.Contains(entryId) != true;
         }
     }
 
@@ -324,7 +344,7 @@ public sealed class WebhookDispatcher(
         Task previous;
         lock (_lock)
         {
-            if (_inFlight.Contains(entryId))
+            if (_inFlight.Contains(entryId) || _ackedDuringRescan?.Contains(entryId) == true)
             {
                 return false;
             }
@@ -347,6 +367,7 @@ public sealed class WebhookDispatcher(
 
         async Task RunAsync()
         {
+            var acked = false;
             try
             {
                 await previous;
@@ -369,6 +390,7 @@ public sealed class WebhookDispatcher(
                 }
 
                 await WebhookRedisRetry.RunAsync(_ => db.ScriptEvaluateAsync(AckAndDelete, [outbox], [Group, entry.Id]), CancellationToken.None);
+                acked = true;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -383,6 +405,10 @@ public sealed class WebhookDispatcher(
                 lock (_lock)
                 {
                     _inFlight.Remove(entryId);
+                    if (acked)
+                    {
+                        _ackedDuringRescan?.Add(entryId);
+                    }
                     if (_tails.TryGetValue(jobId, out var tail) && tail == done.Task)
                     {
                         _tails.Remove(jobId);
