@@ -144,7 +144,9 @@ public sealed class EmbeddingBatcherTests
         var time = new FakeTimeProvider();
         await using var batcher = NewBatcher(time, new BatchingOptions { WindowMs = 5, MaxBatchTexts = 1024 });
         using var cancel = new CancellationTokenSource();
-        var many = Enumerable.Range(0, 200).Select(i => Sentences[i % Sentences.Length]).ToArray();
+        // Long enough (about a second of model time here) that the cancel lands while it runs,
+        // even on a loaded machine: with 200 texts the batch once ended first.
+        var many = Enumerable.Range(0, 1000).Select(i => Sentences[i % Sentences.Length]).ToArray();
 
         var leaving = batcher.EmbedAsync(_model, [Sentences[4]], cancel.Token);
         var staying = batcher.EmbedAsync(_model, many, CancellationToken.None);
