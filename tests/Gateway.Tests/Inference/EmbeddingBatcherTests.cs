@@ -144,18 +144,20 @@ public sealed class EmbeddingBatcherTests
         var time = new FakeTimeProvider();
         await using var batcher = NewBatcher(time, new BatchingOptions { WindowMs = 5, MaxBatchTexts = 1024 });
         using var cancel = new CancellationTokenSource();
-        // Long enough (about a second of model time here) that the cancel lands while it runs,
-        // even on a loaded machine: with 200 texts the batch once ended first.
-        var many = Enumerable.Range(0, 1000).Select(i => Sentences[i % Sentences.Length]).ToArray();
+        var many = Enumerable.Range(0, 200).Select(i => Sentences[i % Sentences.Length]).ToArray();
 
-        var leaving = batcher.EmbedAsync(_model, [Sentences[4]], cancel.Token);
-        var staying = batcher.EmbedAsync(_model, many, CancellationToken.None);
+        // One run: with two, the free runs share the waiting texts and a request is never split, so
+        // the leaving caller's one text ran as a batch of its own and, on a loaded machine, could
+        // end before the cancel.
+        var leaving = batcher.EmbedAsync(_oneRun, [Sentences[4]], cancel.Token);
+        var staying = batcher.EmbedAsync(_oneRun, many, CancellationToken.None);
         time.Advance(TimeSpan.FromMilliseconds(5));
-        Assert.That(batcher.WaitingTexts(_model), Is.Zero, "both callers are in the running batch");
+        Assert.That(batcher.WaitingTexts(_oneRun), Is.Zero, "both callers are in the running batch");
         await cancel.CancelAsync();
 
         Assert.That(async () => await leaving.WaitAsync(Deadline), Throws.InstanceOf<OperationCanceledException>());
         AssertSameVectors(await staying.WaitAsync(Deadline), many, "the caller that stayed");
+        Assert.That(batcher.Statistics, Is.EqualTo(new BatchingStatistics(Batches: 1, Requests: 2, Texts: 201)), "one batch held both");
     }
 
     [Test]
