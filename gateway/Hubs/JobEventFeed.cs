@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
+using StackExchange.Redis;
 
 namespace InferenceGateway.Gateway.Hubs;
 
@@ -147,19 +148,8 @@ public sealed class JobEventFeed
         _stats?.StreamOpened();
         try
         {
-            var wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-            var announced = 0L; // the highest seq a wake-up said exists
-            // Each Redis call is cut at the pipeline's token, so the outage tolerance holds even
-            // while one call waits out the client's own timeout.
-            await using var subscription = await _redis.ExecuteAsync(
-                async token => await _store.SubscribeAsync(
-                    jobId,
-                    seq =>
-                    {
-                        InterlockedMax(ref announced, seq);
-                        wake.Writer.TryWrite(true);
-                    }).WaitAsync(token),
-                cancellationToken);
+            await using var wakeUps = new WakeUps(_store, jobId);
+            await wakeUps.StartAsync(_time, cancellationToken);
             var last = afterSeq;
             var live = false; // the replay of what was there when the subscriber came is not push latency
             var missing = 0;
@@ -167,7 +157,9 @@ public sealed class JobEventFeed
             while (true)
             {
                 var from = last;
-                var page = await _redis.ExecuteAsync(async token => await ReadPageAsync(jobId, from, fresh, Volatile.Read(ref announced)).WaitAsync(token), cancellationToken);
+                // Each Redis call is cut at the pipeline's token, so the outage tolerance holds even
+                // while one call waits out the client's own timeout.
+                var page = await _redis.ExecuteAsync(async token => await ReadPageAsync(jobId, from, fresh, wakeUps.Announced).WaitAsync(token), cancellationToken);
                 fresh = false;
                 foreach (var jobEvent in page)
                 {
@@ -217,11 +209,12 @@ public sealed class JobEventFeed
                     missing = 0;
                 }
 
+                wakeUps.RetryIfFailed();
                 using var poll = new CancellationTokenSource(_pollInterval, _time);
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, poll.Token);
                 try
                 {
-                    await wake.Reader.ReadAsync(wait.Token);
+                    await wakeUps.Reader.ReadAsync(wait.Token);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -232,6 +225,118 @@ public sealed class JobEventFeed
         finally
         {
             _stats?.StreamClosed();
+        }
+    }
+
+    /// <summary>
+    /// One subscriber's wake-ups: the job's pub/sub channel, a hint to read the log again (the log is
+    /// the truth). SUBSCRIBE takes about a millisecond, and the feed waits for it before its first
+    /// read so that no wake-up falls between the two. It can take much longer, or fail, while reads
+    /// already work: after a Redis restart the client brings its subscription connection back on a
+    /// schedule of its own. The stream does not wait for it then, nor end for it: it reads at the
+    /// poll interval, subscribes again after each failed attempt, and reads once more as soon as a
+    /// late subscription is there (the wake-ups before it were lost).
+    /// </summary>
+    private sealed class WakeUps : IAsyncDisposable
+    {
+        private static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(500);
+
+        private readonly RedisJobStore _store;
+        private readonly string _jobId;
+        private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+        private readonly Action<long> _onAppended;
+        private Task<IAsyncDisposable> _subscribing;
+        private long _announced; // the highest seq a wake-up said exists
+
+        public WakeUps(RedisJobStore store, string jobId)
+        {
+            _store = store;
+            _jobId = jobId;
+            _onAppended = seq =>
+            {
+                InterlockedMax(ref _announced, seq);
+                _wake.Writer.TryWrite(true);
+            };
+            _subscribing = store.SubscribeAsync(jobId, _onAppended);
+        }
+
+        public long Announced => Volatile.Read(ref _announced);
+
+        public ChannelReader<bool> Reader => _wake.Reader;
+
+        /// <summary>Waits up to <see cref="Grace"/> for the subscription; one that comes later wakes the feed.</summary>
+        public async Task StartAsync(TimeProvider time, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await _subscribing.WaitAsync(Grace, time, cancellationToken);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                // Slow (TimeoutException) or failed: the feed polls meanwhile.
+            }
+
+            WakeWhenSubscribed();
+        }
+
+        /// <summary>Subscribes again when the last attempt failed; the feed calls this before each wait.</summary>
+        public void RetryIfFailed()
+        {
+            if (_subscribing.IsFaulted || _subscribing.IsCanceled)
+            {
+                _ = _subscribing.Exception; // observed: the reads report an outage, not this
+                _subscribing = _store.SubscribeAsync(_jobId, _onAppended);
+                WakeWhenSubscribed();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_subscribing.IsCompletedSuccessfully)
+            {
+                await (await _subscribing).DisposeAsync();
+            }
+            else
+            {
+                // An attempt still in flight is unsubscribed once it succeeds: no handler stays behind.
+                _ = UnsubscribeWhenDoneAsync(_subscribing);
+            }
+        }
+
+        private static async Task UnsubscribeWhenDoneAsync(Task<IAsyncDisposable> subscribing)
+        {
+            try
+            {
+                await (await subscribing).DisposeAsync();
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                // Never subscribed (the store removed its handler), or Redis went away before the
+                // UNSUBSCRIBE (the handler is removed locally first).
+            }
+        }
+
+        private void WakeWhenSubscribed()
+        {
+            if (!_subscribing.IsCompleted)
+            {
+                _subscribing.ContinueWith(
+                    static (subscribing, wake) =>
+                    {
+                        if (subscribing.IsCompletedSuccessfully)
+                        {
+                            ((ChannelWriter<bool>)wake!).TryWrite(true);
+                        }
+                        else
+                        {
+                            _ = subscribing.Exception;
+                        }
+                    },
+                    _wake.Writer,
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
+using InferenceGateway.Gateway.Hubs;
 using InferenceGateway.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -141,6 +142,51 @@ public sealed class RedisRestartTests
         var log = await job.LogAsync();
         Received.IsTheLog(overSse, log, "sse");
         Received.IsTheLog(overHub, log, "hub");
+    }
+
+    [Test]
+    public async Task WhileOnlyTheSubscriptionConnectionIsDown_AStreamDoesNotEnd_ButDeliversEveryEventByPolling()
+    {
+        // After a restart the client brings its two connections back on schedules of their own, so
+        // reads can work while a SUBSCRIBE still waits for its connection. Here the subscription
+        // connection is killed and kept from coming back (maxclients); the other one stays.
+        var store = WorkerStore();
+        var feed = new JobEventFeed(
+            store,
+            TimeProvider.System,
+            Options.Create(new DeliveryOptions { PollInterval = TimeSpan.FromMilliseconds(100), RedisOutageTolerance = TimeSpan.FromSeconds(1) }));
+        var jobId = $"job_{Guid.NewGuid():N}";
+        await store.CreateAsync(jobId, "tenant", "all-minilm-l6-v2", DateTimeOffset.UtcNow);
+        // A subscription of the worker's client puts its subscription connection in pub/sub mode, which CLIENT KILL TYPE pubsub finds.
+        await _worker.GetSubscriber().SubscribeAsync(RedisChannel.Literal($"sentinel:{jobId}"), (_, _) => { });
+        var adminOptions = ConfigurationOptions.Parse($"127.0.0.1:{_port},allowAdmin=true");
+        adminOptions.ConfigurationChannel = string.Empty; // no subscription of its own: the worker's is the only pub/sub connection
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(adminOptions);
+        var server = admin.GetServers()[0];
+        var clients = (await server.ClientListAsync()).Length;
+        await server.ConfigSetAsync("maxclients", clients - 1);
+        Assert.That(await server.ClientKillAsync(clientType: ClientType.PubSub), Is.EqualTo(1), "the worker client's subscription connection was killed");
+
+        using var cts = new CancellationTokenSource(Timeout);
+        var received = new List<long>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var jobEvent in feed.ReadAsync(jobId, afterSeq: 0, cts.Token))
+            {
+                received.Add(jobEvent.Seq);
+            }
+        });
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // past the outage tolerance, before anything is appended
+        await store.AppendAsync(jobId, JobEventTypes.Started, null, [new(JobFields.Status, JobStatuses.Running)]);
+        await store.AppendAsync(jobId, JobEventTypes.Progress, "{\"done\":1,\"total\":2}", []);
+        await store.AppendAsync(jobId, JobEventTypes.Completed, "{\"result\":{}}", [new(JobFields.Status, JobStatuses.Completed)]);
+        await reading.WaitAsync(Timeout);
+
+        Assert.That(received, Is.EqualTo(new long[] { 1, 2, 3, 4 }), "queued, started, progress, completed");
+        Assert.That(
+            (await server.ClientListAsync()).Where(c => c.ClientType == ClientType.PubSub),
+            Is.Empty,
+            "the subscription connection stayed down all along: the events came by polling");
     }
 
     [Test]
