@@ -297,6 +297,17 @@ internal sealed record BaselineResult(IReadOnlyList<BaselinePass> Passes, int Be
     /// <summary>CPU ms per text of the docs-tuned passes at the batch size nearest <paramref name="batch"/> (mean over rounds).</summary>
     public double CpuMsPerTextAt(double batch) =>
         Passes.Where(p => !p.Parallel).GroupBy(p => p.Batch).MinBy(g => Math.Abs(g.Key - batch))!.Average(p => p.CpuMsPerText);
+
+    /// <summary>
+    /// What batching gains the model itself, run as the worker runs it (one single-threaded Run per
+    /// core): its best texts/s over its texts/s at batch 1 (mean over rounds). The stack's batching
+    /// on / off ratio cannot exceed it by more than the per-job pipeline cost it spreads; null
+    /// without a parallel pass at batch 1.
+    /// </summary>
+    public double? ParallelBatchingGain =>
+        Passes.Where(p => p.Parallel && p.Batch == 1).Select(p => p.PerSecond).DefaultIfEmpty().Average() is var atOne and > 0
+            ? BestParallelPerSecond / atOne
+            : null;
 }
 
 internal sealed record StackResult(

@@ -124,6 +124,15 @@ internal static class Suite
         var onOwn = on.Average(r => r.JobsPerSecondWithoutEmulatorAndLoad);
         summary.Add(new("the same, emulator and load generator CPU left out", F($"{onOwn:F0}"), bare, F($"{onOwn / best:F2}"), "(reported)"));
         summary.Add(new("dynamic batching on / off, jobs/s", F($"{onRate:F0} / {offRate:F0}"), "batching off, same stack", F($"{onRate / offRate:F2}"), "≥ 1.8"));
+        if (baseline.ParallelBatchingGain is { } gain)
+        {
+            summary.Add(new(
+                "the model's own gain from batching, run as the worker runs it",
+                F($"{gain:F2}"),
+                F($"plain ONNX Runtime, {Environment.ProcessorCount} single-threaded runs at once: batch {baseline.BestParallelBatch} / batch 1 texts/s"),
+                F($"{onRate / offRate / gain:F2}"),
+                "(reported: the stack's on / off ratio over this)"));
+        }
         var gatewayMs = on.Average(r => r.CpuMsPerJob("gateway"));
         summary.Add(new("gateway CPU-ms per submit (batching on)", F($"{gatewayMs:F2}"), "–", "–", "≤ 0.3"));
         var workerRest = on.Average(r => (r.Cpu.First(c => c.Name == "worker").CpuMs - r.OnnxCpuMs) / Math.Max(1, r.Completed));
