@@ -292,14 +292,12 @@ public sealed class JobEventFeed
 
         public async ValueTask DisposeAsync()
         {
-            if (_subscribing.IsCompletedSuccessfully)
+            // An attempt still in flight is not waited for: it is unsubscribed once it succeeds, so
+            // no handler stays behind.
+            var unsubscribing = UnsubscribeWhenDoneAsync(_subscribing);
+            if (_subscribing.IsCompleted)
             {
-                await (await _subscribing).DisposeAsync();
-            }
-            else
-            {
-                // An attempt still in flight is unsubscribed once it succeeds: no handler stays behind.
-                _ = UnsubscribeWhenDoneAsync(_subscribing);
+                await unsubscribing;
             }
         }
 
@@ -312,7 +310,8 @@ public sealed class JobEventFeed
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 // Never subscribed (the store removed its handler), or Redis went away before the
-                // UNSUBSCRIBE (the handler is removed locally first).
+                // UNSUBSCRIBE (the handler is removed locally first): a stream that ends for an
+                // outage reports the outage, not this.
             }
         }
 
