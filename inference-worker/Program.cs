@@ -1,4 +1,4 @@
-using InferenceGateway.Inference.TextGeneration;
+using InferenceGateway.Tools.TinyModels;
 using InferenceGateway.Worker;
 using Microsoft.Extensions.Options;
 

@@ -3,6 +3,7 @@ using InferenceGateway.Core.Jobs;
 using InferenceGateway.Core.Latency;
 using InferenceGateway.Core.Queue;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Batching;
 using InferenceGateway.Worker.Jobs;
 using InferenceGateway.Worker.Queue;
 using InferenceGateway.Worker.Streaming;

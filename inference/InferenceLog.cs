@@ -1,3 +1,5 @@
+using InferenceGateway.Inference.Onnx;
+
 namespace InferenceGateway.Inference;
 
 internal static partial class InferenceLog

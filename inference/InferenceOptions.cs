@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using InferenceGateway.Inference.Hosting;
 
 namespace InferenceGateway.Inference;
 

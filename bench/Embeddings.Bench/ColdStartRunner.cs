@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Hosting;
+using InferenceGateway.Inference.Onnx;
 using InferenceGateway.Tests.Infrastructure;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,6 +1,9 @@
 using BenchmarkDotNet.Attributes;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Hosting;
+using InferenceGateway.Inference.Onnx;
 using InferenceGateway.Inference.TextGeneration;
+using InferenceGateway.Tools.TinyModels;
 
 namespace InferenceGateway.Bench;
 

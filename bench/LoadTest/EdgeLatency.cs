@@ -6,6 +6,7 @@ using System.Text.Json;
 using InferenceGateway.Contracts;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Embeddings;
 using InferenceGateway.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 

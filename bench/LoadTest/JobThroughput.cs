@@ -4,8 +4,10 @@ using System.Net.Http.Headers;
 using System.Text;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
-using InferenceGateway.Tests.Infrastructure;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Batching;
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace InferenceGateway.LoadTest;

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
-using InferenceGateway.Inference;
+using InferenceGateway.Inference.Hosting;
 using Microsoft.Extensions.Options;
-using InferenceCatalog = InferenceGateway.Inference.ModelCatalogOptions;
+using InferenceCatalog = InferenceGateway.Inference.Hosting.ModelCatalogOptions;
 
 namespace InferenceGateway.Gateway.Edge;
 

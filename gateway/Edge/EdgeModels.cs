@@ -1,6 +1,10 @@
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Batching;
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Inference.Hosting;
+using InferenceGateway.Inference.Onnx;
 using Microsoft.Extensions.Options;
-using InferenceCatalog = InferenceGateway.Inference.ModelCatalogOptions;
+using InferenceCatalog = InferenceGateway.Inference.Hosting.ModelCatalogOptions;
 
 namespace InferenceGateway.Gateway.Edge;
 

@@ -1,5 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Batching;
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Inference.Hosting;
 
 namespace InferenceGateway.Gateway.Edge;
 

@@ -4,7 +4,7 @@ using Amazon.SQS.Model;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Core.Queue;
-using InferenceGateway.Inference;
+using InferenceGateway.Inference.Hosting;
 using InferenceGateway.Worker.Jobs;
 using MassTransit.Mediator;
 using Microsoft.Extensions.Options;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using InferenceGateway.Core.Models;
-using InferenceGateway.Inference;
+using InferenceGateway.Inference.Hosting;
 
 namespace InferenceGateway.Worker.Queue;
 

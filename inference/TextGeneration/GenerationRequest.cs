@@ -1,6 +1,7 @@
 using System.IO.Hashing;
 using System.Text;
 using InferenceGateway.Contracts;
+using InferenceGateway.Inference.Hosting;
 
 namespace InferenceGateway.Inference.TextGeneration;
 

@@ -1,7 +1,9 @@
 using System.Text.Json;
+using InferenceGateway.Contracts;
+using InferenceGateway.Inference.Hosting;
+using InferenceGateway.Inference.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using InferenceGateway.Contracts;
 
 namespace InferenceGateway.Inference.TextGeneration;
 
@@ -156,7 +158,7 @@ public sealed class TextGenerator : ILoadedModel
             : DefaultContextLength;
 
         // One run at a time per generation (ModelThreading.For): auto intra-op threads are all the processors.
-        var (session, info) = OnnxThreads.Create(() => MiniLmEmbedder.CreateSession(name, model with { Source = onnx }, options with { ConcurrentRuns = 1 }, provider, embedded: false));
+        var (session, info) = OnnxThreads.Create(() => OnnxSessions.Create(name, model with { Source = onnx }, options with { ConcurrentRuns = 1 }, provider, embedded: false));
         try
         {
             return new TextGenerator(name, session, info, tokenizer, template, contextLength, eos);

@@ -4,10 +4,10 @@ using System.Text;
 using System.Text.Json;
 using InferenceGateway.Contracts;
 using InferenceGateway.Gateway.Auth;
-using InferenceGateway.Inference.TextGeneration;
 using InferenceGateway.Tests.Delivery;
 using InferenceGateway.Tests.Infrastructure;
 using InferenceGateway.Tests.TextGeneration;
+using InferenceGateway.Tools.TinyModels;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace InferenceGateway.Tests.EndToEnd;

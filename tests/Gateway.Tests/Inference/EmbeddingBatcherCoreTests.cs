@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using InferenceGateway.Inference;
+using InferenceGateway.Inference.Batching;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 

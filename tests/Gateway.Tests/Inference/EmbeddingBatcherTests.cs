@@ -1,4 +1,6 @@
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Batching;
+using InferenceGateway.Inference.Embeddings;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;

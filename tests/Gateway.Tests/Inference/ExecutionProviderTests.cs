@@ -1,5 +1,8 @@
-using InferenceGateway.Tests.Infrastructure;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Inference.Hosting;
+using InferenceGateway.Inference.Onnx;
+using InferenceGateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace InferenceGateway.Tests.Inference;

@@ -1,5 +1,7 @@
 using System.Reflection;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Hosting;
+using InferenceGateway.Inference.Onnx;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

@@ -1,4 +1,6 @@
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Inference.Onnx;
 
 namespace InferenceGateway.Tests.Inference;
 

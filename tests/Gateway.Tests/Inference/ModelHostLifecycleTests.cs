@@ -1,4 +1,6 @@
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Inference.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -136,7 +138,7 @@ public sealed class ModelHostLifecycleTests
         var failures = await host.PrepareAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.That(failures, Is.Empty);
-        Assert.That(MiniLmEmbedder.TokenizerBuildCount(host.OptionsOf(FileModelName)), Is.EqualTo(1));
+        Assert.That(BertTokenizers.BuildCount(host.OptionsOf(FileModelName)), Is.EqualTo(1));
         Assert.That(host.GetState(FileModelName).Status, Is.EqualTo(ModelStatus.Cold), "the init phase loads no model");
 
         float[] expected;
@@ -153,7 +155,7 @@ public sealed class ModelHostLifecycleTests
         using var second = await host.AcquireAsync(FileModelName, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.That(second.ColdStart, Is.True);
         Assert.That(second.Model.Embed(["This is an example sentence"])[0], Is.EqualTo(expected).Within(1e-5f));
-        Assert.That(MiniLmEmbedder.TokenizerBuildCount(host.OptionsOf(FileModelName)), Is.EqualTo(1), "both cold starts used the tokenizer the init phase built");
+        Assert.That(BertTokenizers.BuildCount(host.OptionsOf(FileModelName)), Is.EqualTo(1), "both cold starts used the tokenizer the init phase built");
     }
 
     [Test]
@@ -174,7 +176,7 @@ public sealed class ModelHostLifecycleTests
         File.Move(vocab + ".away", vocab);
         using var lease = await host.AcquireAsync(FileModelName, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.That(lease.Model.Embed(["back"])[0], Has.Length.EqualTo(384));
-        Assert.That(MiniLmEmbedder.TokenizerBuildCount(host.OptionsOf(FileModelName)), Is.EqualTo(1));
+        Assert.That(BertTokenizers.BuildCount(host.OptionsOf(FileModelName)), Is.EqualTo(1));
     }
 
     [Test]
@@ -197,7 +199,7 @@ public sealed class ModelHostLifecycleTests
         try
         {
             var host = app.Services.GetRequiredService<ModelHost>();
-            Assert.That(MiniLmEmbedder.TokenizerBuildCount(host.OptionsOf(FileModelName)), Is.EqualTo(1), "built during start, before a poller registered after the inference services would take a job");
+            Assert.That(BertTokenizers.BuildCount(host.OptionsOf(FileModelName)), Is.EqualTo(1), "built during start, before a poller registered after the inference services would take a job");
             Assert.That(host.GetState(FileModelName).Status, Is.EqualTo(ModelStatus.Cold));
         }
         finally

@@ -1,5 +1,8 @@
 using System.Text.Json;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Inference.Hosting;
+using InferenceGateway.Inference.Onnx;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,6 +1,9 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Inference.Hosting;
+using InferenceGateway.Inference.Onnx;
 using Microsoft.ML.OnnxRuntime;
 
 namespace InferenceGateway.Tests.Inference;

@@ -6,6 +6,7 @@ using InferenceGateway.Core.Queue;
 using InferenceGateway.Inference.TextGeneration;
 using InferenceGateway.Tests.Infrastructure;
 using InferenceGateway.Tests.Worker;
+using InferenceGateway.Tools.TinyModels;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace InferenceGateway.Tests.TextGeneration;

@@ -1,7 +1,10 @@
 using System.Text.Json;
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Inference.Hosting;
 using InferenceGateway.Inference.TextGeneration;
 using InferenceGateway.Tests.Inference;
+using InferenceGateway.Tools.TinyModels;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using InferenceGateway.Contracts;
 using InferenceGateway.Inference.TextGeneration;
+using InferenceGateway.Tools.TinyModels;
 
 namespace InferenceGateway.Tests.TextGeneration;
 

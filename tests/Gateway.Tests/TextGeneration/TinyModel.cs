@@ -1,5 +1,8 @@
 using InferenceGateway.Inference;
+using InferenceGateway.Inference.Hosting;
+using InferenceGateway.Inference.Onnx;
 using InferenceGateway.Inference.TextGeneration;
+using InferenceGateway.Tools.TinyModels;
 
 namespace InferenceGateway.Tests.TextGeneration;
 

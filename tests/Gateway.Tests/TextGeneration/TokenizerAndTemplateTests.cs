@@ -1,7 +1,9 @@
 using System.Text;
 using InferenceGateway.Contracts;
-using InferenceGateway.Inference;
+using InferenceGateway.Inference.Hosting;
+using InferenceGateway.Inference.Onnx;
 using InferenceGateway.Inference.TextGeneration;
+using InferenceGateway.Tools.TinyModels;
 
 namespace InferenceGateway.Tests.TextGeneration;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 
-namespace InferenceGateway.Inference.TextGeneration;
+namespace InferenceGateway.Tools.TinyModels;
 
 /// <summary>
 /// Just enough protobuf to write an ONNX model by hand (field numbers from onnx.proto): a

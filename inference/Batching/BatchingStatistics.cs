@@ -1,4 +1,4 @@
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Batching;
 
 /// <summary>What a batcher has run since it was built.</summary>
 /// <param name="Batches">Model calls made (a batch that every caller left before it started is not one).</param>

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using InferenceGateway.Inference.Onnx;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Batching;
 
 /// <summary>
 /// The batching core behind <see cref="EmbeddingBatcher"/>, generic over the model and given the

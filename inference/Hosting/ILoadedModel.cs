@@ -1,4 +1,6 @@
-namespace InferenceGateway.Inference;
+using InferenceGateway.Inference.Onnx;
+
+namespace InferenceGateway.Inference.Hosting;
 
 /// <summary>A model a <see cref="ModelSlot"/> holds while warm: an embedder or a text generator.</summary>
 public interface ILoadedModel : IDisposable

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using InferenceGateway.Inference.Embeddings;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Hosting;
 
 /// <summary>
 /// One model the worker serves, by name: section <c>Models:&lt;name&gt;</c>. Serving another BERT-family

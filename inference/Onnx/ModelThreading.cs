@@ -1,4 +1,7 @@
-namespace InferenceGateway.Inference;
+using InferenceGateway.Inference.Batching;
+using InferenceGateway.Inference.Hosting;
+
+namespace InferenceGateway.Inference.Onnx;
 
 /// <summary>
 /// How one model's ONNX Runtime work is spread over the processors: <see cref="ConcurrentRuns"/>

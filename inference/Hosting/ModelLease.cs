@@ -1,4 +1,6 @@
-namespace InferenceGateway.Inference;
+using InferenceGateway.Inference.Embeddings;
+
+namespace InferenceGateway.Inference.Hosting;
 
 /// <summary>
 /// A model held for one invocation, and whether this invocation paid to load it. Dispose it when

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Batching;
 
 /// <summary>Dynamic batching of concurrent embedding jobs. Section <c>Batching</c>.</summary>
 public sealed record BatchingOptions

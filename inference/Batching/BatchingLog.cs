@@ -1,4 +1,4 @@
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Batching;
 
 internal static partial class BatchingLog
 {

@@ -1,6 +1,7 @@
 using System.Runtime.ExceptionServices;
+using InferenceGateway.Inference.Batching;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Onnx;
 
 /// <summary>
 /// The threads ONNX Runtime computes on are named <c>onnx-*</c>, so a process's CPU time splits

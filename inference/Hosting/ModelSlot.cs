@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Inference.Onnx;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Hosting;
 
 /// <summary>One model's instance: load on demand, reference-counted leases, unload after the keep-warm window.</summary>
 internal sealed class ModelSlot : IDisposable

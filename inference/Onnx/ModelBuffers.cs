@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Onnx;
 
 /// <summary>
 /// Large arrays for model bytes. A cold start writes a whole model (91 MB for all-MiniLM-L6-v2) into

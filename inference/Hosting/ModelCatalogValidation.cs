@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Hosting;
 
 /// <summary>Checks every configured model at start and reports every bad setting at once.</summary>
 public sealed class ModelCatalogValidation(IHostEnvironment environment) : IValidateOptions<ModelCatalogOptions>

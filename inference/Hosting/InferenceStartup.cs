@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using InferenceGateway.Inference.Onnx;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Hosting;
 
 /// <summary>
 /// Runs before the poller (registered first): decides the execution provider, so a worker told to

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Onnx;
 
 /// <summary>
 /// The execution provider asked for in configuration and the one in use, decided once at start by

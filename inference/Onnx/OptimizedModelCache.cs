@@ -3,7 +3,7 @@ using System.IO.Hashing;
 using System.IO.MemoryMappedFiles;
 using System.Text;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Onnx;
 
 /// <summary>
 /// Graph-optimised models on disk, in ONNX Runtime's own (flatbuffer) format, so a later cold start (a new process) reads the optimised graph

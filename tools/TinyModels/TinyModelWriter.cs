@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using InferenceGateway.Inference.TextGeneration;
 
-namespace InferenceGateway.Inference.TextGeneration;
+namespace InferenceGateway.Tools.TinyModels;
 
 /// <summary>
 /// Writes a tiny decoder-only language model with random weights (fixed seed) in the layout

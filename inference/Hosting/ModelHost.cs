@@ -1,6 +1,8 @@
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Inference.Onnx;
 using Microsoft.Extensions.Options;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Hosting;
 
 /// <summary>
 /// Owns the loaded models the way a serverless platform owns its function instances: one per

@@ -1,6 +1,8 @@
+using InferenceGateway.Inference.Embeddings;
+using InferenceGateway.Inference.Onnx;
 using Microsoft.Extensions.Options;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Batching;
 
 /// <summary>
 /// Dynamic batching for embedding jobs: concurrent callers for the same model instance share

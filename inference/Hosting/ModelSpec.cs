@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
+using InferenceGateway.Inference.Onnx;
 
-namespace InferenceGateway.Inference;
+namespace InferenceGateway.Inference.Hosting;
 
 /// <summary>
 /// What a worker serves under one model name, as published for <c>GET /v1/models</c>: plain JSON
