@@ -4,12 +4,12 @@ namespace InferenceGateway.Core.Latency;
 
 internal static partial class LatencyLog
 {
-    [LoggerMessage(1, LogLevel.Warning, "Latency histograms of {Series} series could not be flushed to Redis; {Kept} samples kept for the next flush (logged once until a flush succeeds)")]
+    [LoggerMessage(EventIds.FlushFailed, LogLevel.Warning, "Latency histograms of {Series} series could not be flushed to Redis; {Kept} samples kept for the next flush (logged once until a flush succeeds)")]
     public static partial void FlushFailed(ILogger logger, Exception exception, int series, long kept);
 
-    [LoggerMessage(2, LogLevel.Information, "Latency histograms flush to Redis again ({Failures} failed flushes so far)")]
+    [LoggerMessage(EventIds.FlushRecovered, LogLevel.Information, "Latency histograms flush to Redis again ({Failures} failed flushes so far)")]
     public static partial void FlushRecovered(ILogger logger, long failures);
 
-    [LoggerMessage(3, LogLevel.Warning, "The final latency flush on stop failed")]
+    [LoggerMessage(EventIds.FinalFlushFailed, LogLevel.Warning, "The final latency flush on stop failed")]
     public static partial void FinalFlushFailed(ILogger logger, Exception exception);
 }

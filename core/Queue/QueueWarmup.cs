@@ -25,9 +25,9 @@ public sealed partial class QueueWarmup(JobQueue queue, ILogger<QueueWarmup> log
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(1, LogLevel.Information, "Jobs queue {JobsUrl}, dead-letter queue {DeadLetterUrl}")]
+    [LoggerMessage(EventIds.QueueResolved, LogLevel.Information, "Jobs queue {JobsUrl}, dead-letter queue {DeadLetterUrl}")]
     private static partial void LogResolved(ILogger logger, string jobsUrl, string deadLetterUrl);
 
-    [LoggerMessage(2, LogLevel.Warning, "The jobs queue could not be resolved at start; will retry on first use")]
+    [LoggerMessage(EventIds.QueueUnresolved, LogLevel.Warning, "The jobs queue could not be resolved at start; will retry on first use")]
     private static partial void LogUnavailable(ILogger logger, Exception exception);
 }

@@ -104,12 +104,12 @@ public sealed class EdgeStartup(EdgeModels models, ModelRegistry registry, TimeP
 
 internal static partial class EdgeLog
 {
-    [LoggerMessage(101, LogLevel.Information, "Edge models loaded: {Models}")]
+    [LoggerMessage(EventIds.EdgeLoaded, LogLevel.Information, "Edge models loaded: {Models}")]
     public static partial void Loaded(ILogger logger, string models);
 
-    [LoggerMessage(102, LogLevel.Error, "An edge model could not be loaded; /readyz stays unavailable and /v1/embeddings answers 503")]
+    [LoggerMessage(EventIds.EdgeLoadFailed, LogLevel.Error, "An edge model could not be loaded; /readyz stays unavailable and /v1/embeddings answers 503")]
     public static partial void LoadFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(103, LogLevel.Warning, "The edge models could not be published to the model registry")]
+    [LoggerMessage(EventIds.EdgeRegistrationFailed, LogLevel.Warning, "The edge models could not be published to the model registry")]
     public static partial void RegistrationFailed(ILogger logger, Exception exception);
 }

@@ -4,9 +4,9 @@ namespace InferenceGateway.Gateway.Proxy;
 
 internal static partial class ProxyLog
 {
-    [LoggerMessage(300, LogLevel.Debug, "Route {RouteId} turned the request into job {JobId}")]
+    [LoggerMessage(EventIds.ProxyRouteSubmittedJob, LogLevel.Debug, "Route {RouteId} turned the request into job {JobId}")]
     public static partial void RouteSubmittedJob(ILogger logger, string routeId, string jobId);
 
-    [LoggerMessage(301, LogLevel.Information, "Route {RouteId} could not forward ({Error}); answered {Status}")]
+    [LoggerMessage(EventIds.ProxyFailed, LogLevel.Information, "Route {RouteId} could not forward ({Error}); answered {Status}")]
     public static partial void ProxyFailed(ILogger logger, string routeId, ForwarderError error, int status);
 }

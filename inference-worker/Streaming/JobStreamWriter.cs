@@ -293,13 +293,13 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Stream event {Type} at {Position} of job {JobId}: append failed, retry {Attempt} in {DelayMs:F0} ms")]
+        [LoggerMessage(EventIds.StreamAppendRetry, LogLevel.Warning, "Stream event {Type} at {Position} of job {JobId}: append failed, retry {Attempt} in {DelayMs:F0} ms")]
         public static partial void StreamAppendRetry(ILogger logger, Exception exception, string jobId, string type, long position, int attempt, double delayMs);
 
-        [LoggerMessage(2, LogLevel.Error, "Stream of job {JobId} broken after seq {LastSeq}: an append still failed after its retries; later items are dropped")]
+        [LoggerMessage(EventIds.StreamBroken, LogLevel.Error, "Stream of job {JobId} broken after seq {LastSeq}: an append still failed after its retries; later items are dropped")]
         public static partial void StreamBroken(ILogger logger, Exception exception, string jobId, long lastSeq);
 
-        [LoggerMessage(3, LogLevel.Information, "Stream of job {JobId} stopped: its log is closed ({Outcome})")]
+        [LoggerMessage(EventIds.StreamLogClosed, LogLevel.Information, "Stream of job {JobId} stopped: its log is closed ({Outcome})")]
         public static partial void StreamLogClosed(ILogger logger, string jobId, string outcome);
     }
 }
