@@ -93,7 +93,7 @@ public static class ChatCompletionsApi
 
         // Tokens per minute: the prompt's estimate plus every token it may generate, as OpenAI
         // charges; what the job did not use is given back when its usage is known here.
-        var tenant = JobsApi.TenantOf(http.User);
+        var tenant = http.User.Tenant();
         var plan = http.User.FindFirst(GatewayClaims.Plan)?.Value;
         var tokens = TokenEstimate.For(input, served.GetValueOrDefault(request.Model!));
         var charge = await tokenLimiter.TryConsumeAsync(tenant, plan, tokens);
@@ -162,7 +162,7 @@ public static class ChatCompletionsApi
     {
         var jobId = id.StartsWith("chatcmpl-", StringComparison.Ordinal) ? id["chatcmpl-".Length..] : id;
         var job = JobsApi.IsJobId(jobId) ? await store.GetAsync(jobId) : null;
-        if (job is null || job.Tenant != JobsApi.TenantOf(http.User))
+        if (job is null || job.Tenant != http.User.Tenant())
         {
             return JobsApi.NotFound(id);
         }

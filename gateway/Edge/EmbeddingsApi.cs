@@ -91,7 +91,7 @@ public static class EmbeddingsApi
                 });
         }
 
-        var tenant = JobsApi.TenantOf(http.User);
+        var tenant = http.User.Tenant();
         var plan = http.User.FindFirst(GatewayClaims.Plan)?.Value;
         var charge = await tokenLimiter.TryConsumeAsync(tenant, plan, tokens);
         charge.WriteHeaders(http.Response);

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
+using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Problems;
 using Microsoft.Extensions.Options;
@@ -34,7 +35,7 @@ public static class JobEventsSse
         JobProgress? found;
         try
         {
-            found = await feed.FindAsync(id, JobsApi.TenantOf(http.User));
+            found = await feed.FindAsync(id, http.User.Tenant());
         }
         catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex) && AcceptsEventStream(http.Request))
         {

@@ -62,7 +62,7 @@ public sealed class JobsHub(JobEventFeed feed, DeliveryStats stats) : Hub
         JobProgress? job;
         try
         {
-            job = await feed.FindAsync(jobId, JobsApi.TenantOf(Context.User!));
+            job = await feed.FindAsync(jobId, Context.User!.Tenant());
         }
         catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
         {

@@ -140,7 +140,7 @@ public static partial class JobRequests
         JobWebhook? webhook,
         CancellationToken cancellationToken)
     {
-        var tenant = JobsApi.TenantOf(http.User);
+        var tenant = http.User.Tenant();
         var plan = http.User.FindFirst(GatewayClaims.Plan)?.Value;
         var tokens = TokenEstimate.For(input, catalogModel);
         var requestBucket = http.Features.Get<DeferredRequestLimit>()?.Take();
@@ -225,7 +225,7 @@ public static partial class JobRequests
 
         var limits = rateLimits.For(http.User.FindFirst(GatewayClaims.Plan)?.Value);
         var outcome = await submitter.SubmitAsync(
-            new JobSubmission(JobsApi.TenantOf(http.User), model, input, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs, policy, webhook, reservedJobId),
+            new JobSubmission(http.User.Tenant(), model, input, idempotencyKey.Length > 0 ? idempotencyKey : null, limits.MaxActiveJobs, policy, webhook, reservedJobId),
             cancellationToken);
         if (outcome.IsOverCap)
         {

@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using System.Text.RegularExpressions;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
@@ -31,9 +30,6 @@ public static partial class JobsApi
 
     /// <summary>True for ids this gateway issues; anything else is answered 404 without a lookup.</summary>
     public static bool IsJobId(string id) => JobIdPattern().IsMatch(id);
-
-    public static string TenantOf(ClaimsPrincipal user) =>
-        user.FindFirst(GatewayClaims.Tenant)?.Value ?? throw new InvalidOperationException("Authenticated caller without a tenant.");
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
         HttpContext http,
@@ -92,7 +88,7 @@ public static partial class JobsApi
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(string id, HttpContext http, RedisJobStore store)
     {
         var job = IsJobId(id) ? await store.GetAsync(id) : null;
-        if (job is null || job.Tenant != TenantOf(http.User))
+        if (job is null || job.Tenant != http.User.Tenant())
         {
             return NotFound(id);
         }
@@ -108,7 +104,7 @@ public static partial class JobsApi
     private static async Task<Results<Ok<JobView>, Accepted<JobView>, ProblemHttpResult>> CancelAsync(
         string id, HttpContext http, RedisJobStore store, ActiveJobs activeJobs)
     {
-        var tenant = TenantOf(http.User);
+        var tenant = http.User.Tenant();
         var owner = IsJobId(id) ? await store.GetProgressAsync(id) : null;
         if (owner is null || owner.Tenant != tenant)
         {

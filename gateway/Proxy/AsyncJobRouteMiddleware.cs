@@ -34,7 +34,7 @@ public sealed class AsyncJobRouteMiddleware(
             return;
         }
 
-        var tenant = context.User.FindFirst(GatewayClaims.Tenant)?.Value;
+        var tenant = context.User.TenantOrNull();
         if (tenant is null)
         {
             // The route filter gives every async route a policy; this is the belt to its braces.

@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using InferenceGateway.Gateway.Auth;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Transforms;
@@ -36,7 +35,7 @@ public static class ProxyExtensions
                         transform.ProxyRequest.Headers.Remove(name);
                     }
 
-                    if (transform.HttpContext.User.FindFirstValue(GatewayClaims.Tenant) is { } tenant)
+                    if (transform.HttpContext.User.TenantOrNull() is { } tenant)
                     {
                         transform.ProxyRequest.Headers.TryAddWithoutValidation(TenantHeader, tenant);
                     }

@@ -21,7 +21,7 @@ public sealed class TenantRateLimiter(
     /// <summary>The decision, or null when the caller has no tenant or the policy lets everything through.</summary>
     public async Task<RateDecision?> AcquireAsync(ClaimsPrincipal user, string bucketName)
     {
-        if (user.FindFirst(GatewayClaims.Tenant)?.Value is not { } tenant)
+        if (user.TenantOrNull() is not { } tenant)
         {
             return null;
         }

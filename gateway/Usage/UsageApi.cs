@@ -1,7 +1,6 @@
 using System.Globalization;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
-using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -25,7 +24,7 @@ public static class UsageApi
     }
 
     private static Task<Results<Ok<UsageView>, ValidationProblem>> OwnAsync(string? days, HttpContext http, UsageReader usage) =>
-        ReadAsync(JobsApi.TenantOf(http.User), days, usage);
+        ReadAsync(http.User.Tenant(), days, usage);
 
     private static async Task<Results<Ok<UsageView>, ValidationProblem, ProblemHttpResult>> TenantAsync(string tenant, string? days, UsageReader usage)
     {

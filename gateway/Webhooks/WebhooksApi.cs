@@ -23,16 +23,16 @@ public static class WebhooksApi
     }
 
     private static async Task<Ok<WebhookSecretView>> GetSecretAsync(HttpContext http, WebhookSecrets secrets, TimeProvider time) =>
-        TypedResults.Ok(View(await secrets.GetAsync(JobsApi.TenantOf(http.User)), time));
+        TypedResults.Ok(View(await secrets.GetAsync(http.User.Tenant()), time));
 
     private static async Task<Ok<WebhookSecretView>> RotateSecretAsync(HttpContext http, WebhookSecrets secrets, TimeProvider time) =>
-        TypedResults.Ok(View(await secrets.RotateAsync(JobsApi.TenantOf(http.User)), time));
+        TypedResults.Ok(View(await secrets.RotateAsync(http.User.Tenant()), time));
 
     private static async Task<Results<Ok<WebhookDeliveriesView>, ProblemHttpResult>> GetDeliveriesAsync(
         string id, HttpContext http, RedisJobStore store, WebhookDeliveryLog log)
     {
         var job = JobsApi.IsJobId(id) ? await store.GetAsync(id) : null;
-        if (job is null || job.Tenant != JobsApi.TenantOf(http.User))
+        if (job is null || job.Tenant != http.User.Tenant())
         {
             return JobsApi.NotFound(id);
         }
