@@ -106,7 +106,7 @@ public static class GatewayExtensions
         app.MapLatencyAuditApi();
         app.MapWebhooksApi();
         app.MapEdgeInference();
-        app.MapHub<JobsHub>(JobsHub.Path, JobsHub.ConfigureConnection).RequireTenantRateLimit(RateLimitMetadata.HubConnects);
+        app.MapJobEventStreams();
         app.MapProxyRoutes();
         return app;
     }

@@ -2,7 +2,6 @@ using System.Text.RegularExpressions;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Chat;
-using InferenceGateway.Gateway.Hubs;
 using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.RateLimiting;
 using InferenceGateway.Gateway.Webhooks;
@@ -22,7 +21,6 @@ public static partial class JobsApi
             .WithBodyLimit(limits => limits.MaxJobBodyBytes);
         jobs.MapGet("/{id}", GetAsync).RequireAuthorization(Scopes.JobsRead);
         jobs.MapDelete("/{id}", CancelAsync).RequireAuthorization(Scopes.JobsWrite);
-        jobs.MapGet("/{id}/events", JobEventsSse.StreamAsync).RequireAuthorization(Scopes.JobsRead);
 
         app.MapGet("/v1/models", ListModelsAsync).RequireAuthorization(Scopes.JobsRead).RequireTenantRateLimit();
         return app;
