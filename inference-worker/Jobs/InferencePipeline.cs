@@ -8,13 +8,13 @@ namespace InferenceGateway.Worker.Jobs;
 public static class InferencePipeline
 {
     /// <summary>
-    /// Concurrency limit (at most <see cref="WorkerOptions.MaxConcurrency"/> invocations), retry
-    /// of transient Redis errors inside one delivery, and the per-invocation timeout filter, which
-    /// cancels the consumer's token when <see cref="WorkerOptions.InvocationTimeoutSeconds"/> pass.
+    /// Retry of transient Redis errors inside one delivery, and the per-invocation timeout filter,
+    /// which cancels the consumer's token when <see cref="WorkerOptions.InvocationTimeoutSeconds"/>
+    /// pass. No concurrency limit here: <see cref="WorkerOptions.MaxConcurrency"/> is the event
+    /// source's (<see cref="SqsEventSource"/> holds at most that many messages), the only caller.
     /// </summary>
     public static void Configure(IMediatorConfigurator mediator, WorkerOptions options)
     {
-        mediator.UseConcurrencyLimit(options.MaxConcurrency);
         if (options.TransientRetries > 0)
         {
             mediator.UseMessageRetry(retry =>
