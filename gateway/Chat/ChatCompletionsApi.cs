@@ -26,7 +26,6 @@ namespace InferenceGateway.Gateway.Chat;
 /// </summary>
 public static class ChatCompletionsApi
 {
-    private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
 
     /// <summary>The completion id of a job: OpenAI's ids start <c>chatcmpl-</c>.</summary>
@@ -300,169 +299,113 @@ public static class ChatCompletionsApi
         ILogger logger,
         CancellationToken cancellationToken)
     {
-        http.Response.ContentType = "text/event-stream";
-        http.Response.Headers.CacheControl = "no-cache";
-        http.Response.Headers["X-Accel-Buffering"] = "no";
-        var body = http.Response.Body;
         var id = CompletionId(job.Id);
         var created = job.CreatedAt.ToUnixTimeSeconds();
         var streamed = new StringBuilder(); // the text the client has
         var runLength = 0; // the text the current run has generated
         var finished = false;
-        stats.SseOpened();
-        using var writeLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        async Task WriteAsync(byte[] bytes)
-        {
-            writeLimit.CancelAfter(delivery.SseWriteTimeout);
-            await body.WriteAsync(bytes, writeLimit.Token);
-            await body.FlushAsync(writeLimit.Token);
-            writeLimit.CancelAfter(Timeout.InfiniteTimeSpan);
-        }
+        using var sse = SseResponse.Start(http, delivery, stats, time, cancellationToken);
 
         Task ChunkAsync(ChatDelta delta, string? finishReason, ChatUsage? usage = null, bool noChoices = false) =>
-            WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
+            sse.WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
                 new ChatCompletionChunk(id, ChatCompletionChunk.ObjectName, created, job.Model, null, noChoices ? [] : [new ChatChunkChoice(0, delta, null, finishReason)], usage),
                 ChatJsonContext.Default.ChatCompletionChunk)));
+
+        async Task<bool> OnEventAsync(JobEvent jobEvent)
+        {
+            if (jobEvent.Type == JobEventTypes.Started)
+            {
+                // A run starts (again, when the job was redelivered): its tokens start over.
+                runLength = 0;
+            }
+            else if (jobEvent.Type == JobEventTypes.Token
+                && jobEvent.Data is { ValueKind: JsonValueKind.Object } data
+                && data.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
+                && text.GetString() is { Length: > 0 } piece)
+            {
+                // A later run repeats what an earlier one streamed (the worker derives its
+                // seed from the job): only text past what the client has is sent. Should
+                // it differ (another kind of worker), the client is told, not given a splice.
+                var overlap = Math.Clamp(streamed.Length - runLength, 0, piece.Length);
+                var same = true;
+                for (var i = 0; i < overlap && same; i++)
+                {
+                    same = streamed[runLength + i] == piece[i];
+                }
+
+                if (!same)
+                {
+                    await sse.WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
+                        new ChatStreamError(new ChatStreamErrorBody($"The job was run again and generated a different text; its result will be at /v1/jobs/{job.Id}.", "server_error", "restarted", job.Id)),
+                        ChatJsonContext.Default.ChatStreamError)));
+                    await sse.WriteAsync(Done);
+                    finished = true;
+                    return false;
+                }
+
+                runLength += piece.Length;
+                if (overlap < piece.Length)
+                {
+                    var fresh = piece[overlap..];
+                    streamed.Append(fresh);
+                    await ChunkAsync(new ChatDelta(null, fresh), null);
+                }
+            }
+            else if (jobEvent.Type == JobEventTypes.Completed && ReadResult(jobEvent.Data) is { } result)
+            {
+                if (refund is not null)
+                {
+                    await refund.SettleAsync(result.Usage);
+                }
+
+                // The token events are the text as it grew; should the result say more
+                // (a worker that did not stream every token), the rest goes out now.
+                var sent = streamed.ToString();
+                if (result.Text.Length > sent.Length && result.Text.StartsWith(sent, StringComparison.Ordinal))
+                {
+                    await ChunkAsync(new ChatDelta(null, result.Text[sent.Length..]), null);
+                }
+
+                await ChunkAsync(new ChatDelta(null, null), result.FinishReason);
+                if (includeUsage)
+                {
+                    await ChunkAsync(new ChatDelta(null, null), null, ChatUsage.From(result.Usage), noChoices: true);
+                }
+
+                await sse.WriteAsync(Done);
+                finished = true;
+            }
+            else if (JobEventTypes.IsTerminal(jobEvent.Type))
+            {
+                var (code, message) = ReadError(jobEvent.Data);
+                await sse.WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
+                    new ChatStreamError(new ChatStreamErrorBody(message ?? $"The job ended {jobEvent.Type}.", jobEvent.Type == JobEventTypes.Completed ? "server_error" : jobEvent.Type, code ?? jobEvent.Type, job.Id)),
+                    ChatJsonContext.Default.ChatStreamError)));
+                await sse.WriteAsync(Done);
+                finished = true;
+            }
+
+            return true;
+        }
 
         try
         {
             await ChunkAsync(new ChatDelta("assistant", string.Empty), null);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var events = feed.ReadAsync(job.Id, 0, stop.Token).GetAsyncEnumerator(stop.Token);
-            Task<bool>? next = null;
-            try
-            {
-                Task? tick = null;
-                while (true)
-                {
-                    next = events.MoveNextAsync().AsTask();
-                    while (!next.IsCompleted && await Task.WhenAny(next, tick ??= Task.Delay(delivery.SseKeepAlive, time, stop.Token)) != next)
-                    {
-                        tick = null;
-                        await WriteAsync(KeepAlive);
-                    }
-
-                    var more = await next;
-                    next = null;
-                    if (!more)
-                    {
-                        break;
-                    }
-
-                    var jobEvent = events.Current;
-                    if (jobEvent.Type == JobEventTypes.Started)
-                    {
-                        // A run starts (again, when the job was redelivered): its tokens start over.
-                        runLength = 0;
-                    }
-                    else if (jobEvent.Type == JobEventTypes.Token
-                        && jobEvent.Data is { ValueKind: JsonValueKind.Object } data
-                        && data.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
-                        && text.GetString() is { Length: > 0 } piece)
-                    {
-                        // A later run repeats what an earlier one streamed (the worker derives its
-                        // seed from the job): only text past what the client has is sent. Should
-                        // it differ (another kind of worker), the client is told, not given a splice.
-                        var overlap = Math.Clamp(streamed.Length - runLength, 0, piece.Length);
-                        var same = true;
-                        for (var i = 0; i < overlap && same; i++)
-                        {
-                            same = streamed[runLength + i] == piece[i];
-                        }
-
-                        if (!same)
-                        {
-                            await WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
-                                new ChatStreamError(new ChatStreamErrorBody($"The job was run again and generated a different text; its result will be at /v1/jobs/{job.Id}.", "server_error", "restarted", job.Id)),
-                                ChatJsonContext.Default.ChatStreamError)));
-                            await WriteAsync(Done);
-                            finished = true;
-                            break;
-                        }
-
-                        runLength += piece.Length;
-                        if (overlap < piece.Length)
-                        {
-                            var fresh = piece[overlap..];
-                            streamed.Append(fresh);
-                            await ChunkAsync(new ChatDelta(null, fresh), null);
-                        }
-                    }
-                    else if (jobEvent.Type == JobEventTypes.Completed && ReadResult(jobEvent.Data) is { } result)
-                    {
-                        if (refund is not null)
-                        {
-                            await refund.SettleAsync(result.Usage);
-                        }
-
-                        // The token events are the text as it grew; should the result say more
-                        // (a worker that did not stream every token), the rest goes out now.
-                        var sent = streamed.ToString();
-                        if (result.Text.Length > sent.Length && result.Text.StartsWith(sent, StringComparison.Ordinal))
-                        {
-                            await ChunkAsync(new ChatDelta(null, result.Text[sent.Length..]), null);
-                        }
-
-                        await ChunkAsync(new ChatDelta(null, null), result.FinishReason);
-                        if (includeUsage)
-                        {
-                            await ChunkAsync(new ChatDelta(null, null), null, ChatUsage.From(result.Usage), noChoices: true);
-                        }
-
-                        await WriteAsync(Done);
-                        finished = true;
-                    }
-                    else if (JobEventTypes.IsTerminal(jobEvent.Type))
-                    {
-                        var (code, message) = ReadError(jobEvent.Data);
-                        await WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
-                            new ChatStreamError(new ChatStreamErrorBody(message ?? $"The job ended {jobEvent.Type}.", jobEvent.Type == JobEventTypes.Completed ? "server_error" : jobEvent.Type, code ?? jobEvent.Type, job.Id)),
-                            ChatJsonContext.Default.ChatStreamError)));
-                        await WriteAsync(Done);
-                        finished = true;
-                    }
-                }
-            }
-            finally
-            {
-                await stop.CancelAsync();
-                if (next is not null)
-                {
-                    await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                }
-
-                await events.DisposeAsync();
-            }
+            await sse.PumpAsync(stop => feed.ReadAsync(job.Id, 0, stop), OnEventAsync);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or SseClientTooSlowException or IOException)
         {
-            // The client went away, or took nothing for the write timeout.
-        }
-        catch (IOException)
-        {
-            // The connection broke under a write.
+            // The client went away, took nothing for the write timeout, or the connection broke under a write.
         }
         catch (Exception ex) when (ex is TimeoutRejectedException || ProblemsExtensions.IsDependencyFailure(ex))
         {
             Log.SseStreamInterrupted(logger, job.Id, 0, ex.GetType().Name);
-            try
-            {
-                await body.WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
-                    new ChatStreamError(new ChatStreamErrorBody($"Events unavailable (Redis unreachable); the job goes on: follow /v1/jobs/{job.Id}/events.", "service_unavailable", "events_unavailable", job.Id)),
-                    ChatJsonContext.Default.ChatStreamError)), CancellationToken.None);
-                await body.FlushAsync(CancellationToken.None);
-            }
-            catch (Exception writeError) when (writeError is IOException or OperationCanceledException)
-            {
-                // The client is gone as well.
-            }
+            await sse.TryWriteLastAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
+                new ChatStreamError(new ChatStreamErrorBody($"Events unavailable (Redis unreachable); the job goes on: follow /v1/jobs/{job.Id}/events.", "service_unavailable", "events_unavailable", job.Id)),
+                ChatJsonContext.Default.ChatStreamError)));
 
             // The job is not the client's fault: it is left to run.
             finished = true;
-        }
-        finally
-        {
-            stats.SseClosed();
         }
 
         if (!finished && options.CancelOnDisconnect)

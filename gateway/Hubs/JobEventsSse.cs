@@ -24,8 +24,6 @@ namespace InferenceGateway.Gateway.Hubs;
 /// </remarks>
 public static class JobEventsSse
 {
-    private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
-
     private static bool AcceptsEventStream(HttpRequest request) =>
         request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
 
@@ -41,8 +39,7 @@ public static class JobEventsSse
         {
             // An EventSource gives up for good on any answer but a 200 event stream; a 503 here,
             // while Redis is away, would end a browser's resumption. Tell it to come back later.
-            http.Response.ContentType = "text/event-stream";
-            http.Response.Headers.CacheControl = "no-cache";
+            SseResponse.SetHeaders(http.Response);
             await http.Response.WriteAsync("retry: 5000\n\n: events unavailable (Redis unreachable); reconnecting\n\n", CancellationToken.None);
             return TypedResults.Empty;
         }
@@ -65,117 +62,39 @@ public static class JobEventsSse
             return TypedResults.NoContent();
         }
 
-        http.Response.ContentType = "text/event-stream";
-        http.Response.Headers.CacheControl = "no-cache";
-        http.Response.Headers["X-Accel-Buffering"] = "no";
-        var body = http.Response.Body;
-        stats.SseOpened();
         var last = afterSeq;
+        using var sse = SseResponse.Start(http, options.Value, stats, time, cancellationToken);
         try
         {
             // An EventSource that loses the stream reconnects after this long, sending Last-Event-ID.
-            await body.WriteAsync("retry: 1000\n\n"u8.ToArray(), cancellationToken);
-            await body.FlushAsync(cancellationToken);
-            // A write that waits longer than the timeout (the client takes nothing) ends the
-            // connection: a stalled client must not hold a stream open for ever.
-            using var writeLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var writeTimeout = options.Value.SseWriteTimeout;
-            async Task WriteAsync(byte[] bytes)
-            {
-                writeLimit.CancelAfter(writeTimeout);
-                try
+            await sse.WriteAsync("retry: 1000\n\n"u8.ToArray());
+            await sse.PumpAsync(
+                stop => feed.ReadAsync(id, afterSeq, stop),
+                async jobEvent =>
                 {
-                    await body.WriteAsync(bytes, writeLimit.Token);
-                    await body.FlushAsync(writeLimit.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    Log.SseSubscriberTooSlow(loggers.CreateLogger(typeof(JobEventsSse)), id, last, writeTimeout);
-                    http.Abort();
-                    throw new SubscriberTooSlowException();
-                }
-
-                writeLimit.CancelAfter(Timeout.InfiniteTimeSpan);
-            }
-
-            // The feed gets a token of its own: when this loop leaves (a write failed, the client
-            // went away), the feed's pending read is cancelled and awaited before it is disposed.
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var events = feed.ReadAsync(id, afterSeq, stop.Token).GetAsyncEnumerator(stop.Token);
-            Task<bool>? next = null;
-            try
-            {
-                var keepAlive = options.Value.SseKeepAlive;
-                Task? tick = null;
-                while (true)
-                {
-                    next = events.MoveNextAsync().AsTask();
-                    if (!next.IsCompleted)
-                    {
-                        // Idle: a comment now and then. One timer serves several events; it is only
-                        // renewed once it fired, so a busy stream does not pay for a timer per event.
-                        while (await Task.WhenAny(next, tick ??= Task.Delay(keepAlive, time, stop.Token)) != next)
-                        {
-                            tick = null;
-                            await WriteAsync(KeepAlive);
-                        }
-                    }
-
-                    var more = await next;
-                    next = null;
-                    if (!more)
-                    {
-                        break;
-                    }
-
-                    var jobEvent = events.Current;
                     var json = JsonSerializer.Serialize(jobEvent, ContractsJsonContext.Default.JobEvent);
-                    var frame = $"id: {jobEvent.Seq.ToString(CultureInfo.InvariantCulture)}\nevent: {jobEvent.Type}\ndata: {json}\n\n";
-                    await WriteAsync(Encoding.UTF8.GetBytes(frame));
+                    await sse.WriteAsync(Encoding.UTF8.GetBytes($"id: {jobEvent.Seq.ToString(CultureInfo.InvariantCulture)}\nevent: {jobEvent.Type}\ndata: {json}\n\n"));
                     last = jobEvent.Seq;
-                }
-            }
-            finally
-            {
-                await stop.CancelAsync(); // also ends the keep-alive timer
-                if (next is not null)
-                {
-                    await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                }
-
-                await events.DisposeAsync();
-            }
+                    return true;
+                });
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client went away.
         }
-        catch (SubscriberTooSlowException)
+        catch (SseClientTooSlowException ex)
         {
-            // Disconnected for stalling (logged); it resumes with Last-Event-ID.
+            // Disconnected for stalling; it resumes with Last-Event-ID.
+            Log.SseSubscriberTooSlow(loggers.CreateLogger(typeof(JobEventsSse)), id, last, ex.Timeout);
         }
         catch (Exception ex) when (ex is TimeoutRejectedException || ProblemsExtensions.IsDependencyFailure(ex))
         {
             // Redis stayed away past the outage tolerance. The headers are gone, so no problem
             // document: say why in a comment and end; the client resumes with Last-Event-ID.
             Log.SseStreamInterrupted(loggers.CreateLogger(typeof(JobEventsSse)), id, last, ex.GetType().Name);
-            try
-            {
-                await body.WriteAsync(Encoding.UTF8.GetBytes($": events unavailable (Redis unreachable); reconnect with Last-Event-ID {last}\n\n"), CancellationToken.None);
-                await body.FlushAsync(CancellationToken.None);
-            }
-            catch (Exception writeError) when (writeError is IOException or OperationCanceledException)
-            {
-                // The client is gone as well.
-            }
-        }
-        finally
-        {
-            stats.SseClosed();
+            await sse.TryWriteLastAsync(Encoding.UTF8.GetBytes($": events unavailable (Redis unreachable); reconnect with Last-Event-ID {last}\n\n"));
         }
 
         return TypedResults.Empty;
     }
-
-    private sealed class SubscriberTooSlowException : Exception;
 }
