@@ -1,0 +1,182 @@
+using System.Text;
+using System.Text.Json;
+using InferenceGateway.Contracts;
+using InferenceGateway.Core.Jobs;
+using InferenceGateway.Gateway.Hubs;
+using InferenceGateway.Gateway.Problems;
+using Polly.Timeout;
+
+namespace InferenceGateway.Gateway.Chat;
+
+/// <summary>
+/// A <c>stream: true</c> chat completion: the job's events as OpenAI's <c>chat.completion.chunk</c>
+/// frames, with the text of a redelivered job's later run stitched to what the client already has.
+/// </summary>
+internal static class ChatCompletionStream
+{
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
+    /// <summary>
+    /// Writes the job's events as OpenAI chunks: the role first, a chunk per <c>token</c> event
+    /// (the worker merges tokens while Redis is busy, so one may carry several), then a chunk with
+    /// the finish reason, the usage when asked for, and <c>[DONE]</c>. A job that fails sends
+    /// <c>{"error": ...}</c> (what OpenAI's clients raise) before <c>[DONE]</c>.
+    /// </summary>
+    internal static async Task StreamAsync(
+        HttpContext http,
+        JobRecord job,
+        bool includeUsage,
+        ChatCompletionsApi.TokenRefund? refund,
+        JobEventFeed feed,
+        RedisJobStore store,
+        ActiveJobs activeJobs,
+        DeliveryStats stats,
+        ChatOptions options,
+        DeliveryOptions delivery,
+        TimeProvider time,
+        ILogger logger,
+        CancellationToken cancellationToken)
+    {
+        var id = ChatCompletionsApi.CompletionId(job.Id);
+        var created = job.CreatedAt.ToUnixTimeSeconds();
+        var streamed = new StringBuilder(); // the text the client has
+        var runLength = 0; // the text the current run has generated
+        var finished = false;
+        using var sse = SseResponse.Start(http, delivery, stats, time, cancellationToken);
+
+        Task ChunkAsync(ChatDelta delta, string? finishReason, ChatUsage? usage = null, bool noChoices = false) =>
+            sse.WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
+                new ChatCompletionChunk(id, ChatCompletionChunk.ObjectName, created, job.Model, null, noChoices ? [] : [new ChatChunkChoice(0, delta, null, finishReason)], usage),
+                ChatJsonContext.Default.ChatCompletionChunk)));
+
+        async Task<bool> OnEventAsync(JobEvent jobEvent)
+        {
+            if (jobEvent.Type == JobEventTypes.Started)
+            {
+                // A run starts (again, when the job was redelivered): its tokens start over.
+                runLength = 0;
+            }
+            else if (jobEvent.Type == JobEventTypes.Token
+                && jobEvent.Data is { ValueKind: JsonValueKind.Object } data
+                && data.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
+                && text.GetString() is { Length: > 0 } piece)
+            {
+                // A later run repeats what an earlier one streamed (the worker derives its
+                // seed from the job): only text past what the client has is sent. Should
+                // it differ (another kind of worker), the client is told, not given a splice.
+                var overlap = Math.Clamp(streamed.Length - runLength, 0, piece.Length);
+                var same = true;
+                for (var i = 0; i < overlap && same; i++)
+                {
+                    same = streamed[runLength + i] == piece[i];
+                }
+
+                if (!same)
+                {
+                    await sse.WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
+                        new ChatStreamError(new ChatStreamErrorBody($"The job was run again and generated a different text; its result will be at /v1/jobs/{job.Id}.", "server_error", "restarted", job.Id)),
+                        ChatJsonContext.Default.ChatStreamError)));
+                    await sse.WriteAsync(Done);
+                    finished = true;
+                    return false;
+                }
+
+                runLength += piece.Length;
+                if (overlap < piece.Length)
+                {
+                    var fresh = piece[overlap..];
+                    streamed.Append(fresh);
+                    await ChunkAsync(new ChatDelta(null, fresh), null);
+                }
+            }
+            else if (jobEvent.Type == JobEventTypes.Completed && ChatAnswers.ReadResult(jobEvent.Data) is { } result)
+            {
+                if (refund is not null)
+                {
+                    await refund.SettleAsync(result.Usage);
+                }
+
+                // The token events are the text as it grew; should the result say more
+                // (a worker that did not stream every token), the rest goes out now.
+                var sent = streamed.ToString();
+                if (result.Text.Length > sent.Length && result.Text.StartsWith(sent, StringComparison.Ordinal))
+                {
+                    await ChunkAsync(new ChatDelta(null, result.Text[sent.Length..]), null);
+                }
+
+                await ChunkAsync(new ChatDelta(null, null), result.FinishReason);
+                if (includeUsage)
+                {
+                    await ChunkAsync(new ChatDelta(null, null), null, ChatUsage.From(result.Usage), noChoices: true);
+                }
+
+                await sse.WriteAsync(Done);
+                finished = true;
+            }
+            else if (JobEventTypes.IsTerminal(jobEvent.Type))
+            {
+                var (code, message) = ChatAnswers.ReadError(jobEvent.Data);
+                await sse.WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
+                    new ChatStreamError(new ChatStreamErrorBody(message ?? $"The job ended {jobEvent.Type}.", jobEvent.Type == JobEventTypes.Completed ? "server_error" : jobEvent.Type, code ?? jobEvent.Type, job.Id)),
+                    ChatJsonContext.Default.ChatStreamError)));
+                await sse.WriteAsync(Done);
+                finished = true;
+            }
+
+            return true;
+        }
+
+        try
+        {
+            await ChunkAsync(new ChatDelta("assistant", string.Empty), null);
+            await sse.PumpAsync(stop => feed.ReadAsync(job.Id, 0, stop), OnEventAsync);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SseClientTooSlowException or IOException)
+        {
+            // The client went away, took nothing for the write timeout, or the connection broke under a write.
+        }
+        catch (Exception ex) when (ex is TimeoutRejectedException || ProblemsExtensions.IsDependencyFailure(ex))
+        {
+            Log.SseStreamInterrupted(logger, job.Id, 0, ex.GetType().Name);
+            await sse.TryWriteLastAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
+                new ChatStreamError(new ChatStreamErrorBody($"Events unavailable (Redis unreachable); the job goes on: follow /v1/jobs/{job.Id}/events.", "service_unavailable", "events_unavailable", job.Id)),
+                ChatJsonContext.Default.ChatStreamError)));
+
+            // The job is not the client's fault: it is left to run.
+            finished = true;
+        }
+
+        if (!finished && options.CancelOnDisconnect)
+        {
+            // Nobody reads the answer any more: stop the GPU spending on it.
+            await CancelAsync(store, activeJobs, job, logger);
+        }
+    }
+
+    private static async Task CancelAsync(RedisJobStore store, ActiveJobs activeJobs, JobRecord job, ILogger logger)
+    {
+        try
+        {
+            if (await store.CancelAsync(job.Id) == CancelOutcome.Cancelled)
+            {
+                await activeJobs.ReleaseAsync(job.Tenant, job.Id);
+            }
+
+            Log.ChatStreamAbandoned(logger, job.Id);
+        }
+        catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
+        {
+            Log.ChatStreamCancelFailed(logger, job.Id, ex.GetType().Name);
+        }
+    }
+
+    private static byte[] Frame(byte[] json)
+    {
+        var frame = new byte[json.Length + 8];
+        "data: "u8.CopyTo(frame);
+        json.CopyTo(frame, 6);
+        frame[^2] = (byte)'\n';
+        frame[^1] = (byte)'\n';
+        return frame;
+    }
+}
