@@ -18,7 +18,6 @@ using InferenceGateway.Gateway.Webhooks;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace InferenceGateway.Gateway;
 
@@ -61,18 +60,9 @@ public static class GatewayExtensions
         builder.Services.AddSingleton<DeliveryStats>();
         builder.Services.AddSingleton<JobEventFeed>();
 
-        var signalR = builder.Services.AddSignalR(options => options.AddFilter<HubRateLimitFilter>());
-        if (builder.Configuration.GetValue("SignalR:RedisBackplane", true))
-        {
-            // Scale-out: hub messages reach clients on every gateway instance, over the shared connection.
-            signalR.AddStackExchangeRedis();
-            builder.Services.AddOptions<Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions>()
-                .Configure<IConnectionMultiplexer>((options, redis) =>
-                {
-                    options.Configuration.ChannelPrefix = RedisChannel.Literal("signalr");
-                    options.ConnectionFactory = _ => Task.FromResult(redis);
-                });
-        }
+        // No Redis backplane: nothing sends through hub groups or IHubContext; every instance reads
+        // the job event log itself, so a stream works on whichever instance holds the connection.
+        builder.Services.AddSignalR(options => options.AddFilter<HubRateLimitFilter>());
 
         builder.AddWebhooks();
         builder.AddEdgeInference();

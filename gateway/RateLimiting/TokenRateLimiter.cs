@@ -23,24 +23,6 @@ public sealed class TokenRateLimiter(
     /// <summary>The window a plan's tokens are counted over.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
-    // ARGV: micro-seconds per token (may be fractional), tokens asked, bucket size in tokens.
-    private const string Script = """
-        local t = redis.call('TIME')
-        local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-        local interval = tonumber(ARGV[1])
-        local cost = math.ceil(interval * tonumber(ARGV[2]))
-        local tolerance = math.ceil(interval * tonumber(ARGV[3]))
-        local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-        if tat < now then tat = now end
-        local next_tat = tat + cost
-        local allow_at = next_tat - tolerance
-        if allow_at > now then
-          return {0, math.floor((tolerance - (tat - now)) / interval), allow_at - now}
-        end
-        redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil((next_tat - now) / 1000) + 1)
-        return {1, math.floor((tolerance - (next_tat - now)) / interval), 0}
-        """;
-
     // ARGV: micro-seconds per token, tokens to give back. The bucket's timestamp moves back by their
     // cost, never before now (a bucket cannot hold more than a minute's tokens).
     private const string RefundScript = """
@@ -82,15 +64,12 @@ public sealed class TokenRateLimiter(
         var interval = IntervalOf(limit);
         try
         {
-            var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
-                Script,
-                [KeyOf(tenant)],
-                [interval, tokens, limit]))!;
+            var (allowed, remaining, retryAfter, _) = await GcraScript.AcquireAsync(redis.GetDatabase(), KeyOf(tenant), interval, tokens, limit);
             return new TokenDecision(
-                Allowed: (long)result[0] == 1,
+                Allowed: allowed,
                 Limit: limit,
-                Remaining: Math.Clamp((long)result[1], 0, limit),
-                RetryAfter: TimeSpan.FromMicroseconds((long)result[2]));
+                Remaining: Math.Clamp(remaining, 0, limit),
+                RetryAfter: retryAfter);
         }
         catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
         {
