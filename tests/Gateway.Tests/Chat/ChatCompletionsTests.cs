@@ -27,6 +27,9 @@ public sealed class ChatCompletionsTests
     private Amazon.SQS.AmazonSQSClient _sqs = null!;
     private string _queueUrl = null!;
     private string _key = null!;
+    private GatewayServer _quiet = null!; // a gateway whose queue only the bad-request test submits to
+    private string _quietQueue = null!;
+    private string _quietKey = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
@@ -41,12 +44,21 @@ public sealed class ChatCompletionsTests
         _key = await _gateway.CreateKeyAsync(TestStack.UniqueName("tenant"));
         _sqs = TestStack.CreateSqsClient();
         _queueUrl = (await _sqs.GetQueueUrlAsync(queue)).QueueUrl;
+
+        _quietQueue = TestStack.UniqueName("chat-bad");
+        var quiet = TestStack.Configuration(_quietQueue);
+        quiet[$"Models:Served:{Model}:Kind"] = ModelKinds.TextGeneration;
+        quiet[$"Models:Served:{Model}:MaxCompletionTokens"] = "64";
+        quiet[$"Models:Served:{Model}:MaxTextLength"] = "2000";
+        _quiet = await GatewayServer.StartAsync(quiet);
+        _quietKey = await _quiet.CreateKeyAsync(TestStack.UniqueName("tenant"));
     }
 
     [OneTimeTearDown]
     public async Task StopAsync()
     {
         await _gateway.DisposeAsync();
+        await _quiet.DisposeAsync();
         _sqs.Dispose();
     }
 
@@ -386,13 +398,15 @@ public sealed class ChatCompletionsTests
     [TestCaseSource(nameof(BadRequests))]
     public async Task BadRequest_Answers400NamingTheField_AndEnqueuesNothing(object body, string field)
     {
-        using var client = _gateway.CreateClient(_key);
+        using var client = _quiet.CreateClient(_quietKey);
+        var before = await TestStack.QueuedCountAsync(_quietQueue);
         using var response = await client.PostAsJsonAsync("/v1/chat/completions", body);
         var text = await response.Content.ReadAsStringAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), text);
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
         Assert.That(JsonDocument.Parse(text).RootElement.GetProperty("errors").TryGetProperty(field, out _), Is.True, text);
         Assert.That(response.Headers.Contains("X-Job-Id"), Is.False);
+        Assert.That(await TestStack.QueuedCountAsync(_quietQueue), Is.EqualTo(before), "nothing was enqueued");
     }
 
     [TestCase("{\"model\": \"tiny-chat\", \"messages\": [")]

@@ -58,6 +58,11 @@ public sealed class SubscriberLeakTests
             await using var sse = await SseStream.OpenAsync(client, jobId, null, ct);
             Assert.That((await sse.ReadAsync(ct))?.Type, Is.EqualTo(JobEventTypes.Queued));
             Assert.That((await sse.ReadAsync(ct))?.Type, Is.EqualTo(JobEventTypes.Started));
+            // While it is open the counters and the subscription show it, so their return to the
+            // baseline below is a release, not counters that never moved.
+            Assert.That(_stats.Streams, Is.GreaterThan(baseline.Streams));
+            Assert.That(_stats.SseStreams, Is.GreaterThan(baseline.Sse));
+            Assert.That(await redis.SubscriptionSubscriberCountAsync(channel), Is.GreaterThan(0));
             Interlocked.Increment(ref dropped);
         });
 
@@ -69,6 +74,8 @@ public sealed class SubscriberLeakTests
             await hub.StartAsync(cts.Token);
             connections.Add(hub);
         }
+
+        Assert.That(_stats.HubConnections, Is.EqualTo(baseline.Hub + 10));
 
         await Parallel.ForEachAsync(connections, cts.Token, async (hub, ct) =>
         {

@@ -1,9 +1,11 @@
+using System.Reflection;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Hubs;
 using InferenceGateway.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
 
 namespace InferenceGateway.Tests.Hubs;
 
@@ -150,6 +152,43 @@ public sealed class JobEventFeedTests
         Assert.That(all, Has.All.EqualTo(Enumerable.Range(1, 32).Select(i => (long)i).ToList()));
     }
 
+    [Test]
+    public async Task SubscribersWokenByOneAppend_ShareOneReadOfTheLog()
+    {
+        const int subscribers = 10;
+        var redis = CountingRedis.Wrap(TestStack.Multiplexer);
+        var store = new RedisJobStore(redis, Options.Create(new JobStoreOptions()), TimeProvider.System);
+        var feed = new JobEventFeed(store, _time, Options.Create(new DeliveryOptions { RedisOutageTolerance = TimeSpan.Zero }));
+        var jobId = NewJobId();
+        await store.CreateAsync(jobId, "tenant", "all-minilm-l6-v2", DateTimeOffset.UtcNow);
+        using var cts = new CancellationTokenSource(Timeout);
+        var readers = Enumerable.Range(0, subscribers).Select(async _ =>
+        {
+            var received = new List<long>();
+            await foreach (var jobEvent in feed.ReadAsync(jobId, afterSeq: 0, cts.Token))
+            {
+                received.Add(jobEvent.Seq);
+            }
+
+            return received;
+        }).ToList();
+
+        // Every subscriber made its own first read and waits for a wake-up (its poll timer is armed).
+        await _time.WaitForTimersAsync(subscribers, Timeout);
+        Assert.That(CountingRedis.Reads(redis), Is.EqualTo(subscribers));
+
+        // Reads wait at a gate until every subscriber has woken (dropped its poll timer), so a
+        // subscriber that did not join the first one's read would be seen making its own.
+        CountingRedis.CloseGate(redis);
+        await store.AppendAsync(jobId, JobEventTypes.Completed, null, [new(JobFields.Status, JobStatuses.Completed)]);
+        await _time.WaitForDisposedTimersAsync(subscribers, Timeout);
+        CountingRedis.OpenGate(redis);
+        var all = await Task.WhenAll(readers).WaitAsync(Timeout);
+
+        Assert.That(all, Has.All.EqualTo(new List<long> { 1, 2 }));
+        Assert.That(CountingRedis.Reads(redis), Is.EqualTo(subscribers + 1), $"{subscribers} subscribers woken by one append share one read");
+    }
+
     private static string NewJobId() => "job_" + Guid.NewGuid().ToString("N");
 
     /// <summary>
@@ -161,15 +200,50 @@ public sealed class JobEventFeedTests
         private static readonly TimeSpan PollInterval = new DeliveryOptions().PollInterval;
 
         private int _timers;
+        private int _disposed;
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
             if (dueTime == PollInterval)
             {
                 Interlocked.Increment(ref _timers);
+                return new DisposalCounting(base.CreateTimer(callback, state, dueTime, period), this);
             }
 
             return base.CreateTimer(callback, state, dueTime, period);
+        }
+
+        /// <summary>Waits until <paramref name="count"/> poll timers were disposed: their subscribers woke (or stopped).</summary>
+        public async Task WaitForDisposedTimersAsync(int count, TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            while (Volatile.Read(ref _disposed) < count)
+            {
+                await Task.Delay(5, cts.Token);
+            }
+        }
+
+        private sealed class DisposalCounting(ITimer inner, CountingTimeProvider owner) : ITimer
+        {
+            private int _done;
+
+            public bool Change(TimeSpan dueTime, TimeSpan period) => inner.Change(dueTime, period);
+
+            public void Dispose()
+            {
+                if (Interlocked.Exchange(ref _done, 1) == 0)
+                {
+                    Interlocked.Increment(ref owner._disposed);
+                }
+
+                inner.Dispose();
+            }
+
+            public ValueTask DisposeAsync()
+            {
+                Dispose();
+                return ValueTask.CompletedTask;
+            }
         }
 
         public async Task WaitForTimersAsync(int count, TimeSpan timeout)
@@ -178,6 +252,76 @@ public sealed class JobEventFeedTests
             while (Volatile.Read(ref _timers) < count)
             {
                 await Task.Delay(5, cts.Token);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Real Redis behind a proxy that counts the reads of job logs (XRANGE) and can hold them at a
+    /// gate; every other call goes straight through.
+    /// </summary>
+    public class CountingRedis : DispatchProxy
+    {
+        private IConnectionMultiplexer _inner = null!;
+        private int _reads;
+        private TaskCompletionSource _gate = Open();
+
+        public static IConnectionMultiplexer Wrap(IConnectionMultiplexer inner)
+        {
+            var proxy = Create<IConnectionMultiplexer, CountingRedis>();
+            ((CountingRedis)(object)proxy)._inner = inner;
+            return proxy;
+        }
+
+        public static int Reads(IConnectionMultiplexer redis) => Volatile.Read(ref ((CountingRedis)(object)redis)._reads);
+
+        public static void CloseGate(IConnectionMultiplexer redis) => ((CountingRedis)(object)redis)._gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public static void OpenGate(IConnectionMultiplexer redis) => ((CountingRedis)(object)redis)._gate.TrySetResult();
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            var result = targetMethod!.Invoke(_inner, args);
+            return targetMethod.Name == nameof(IConnectionMultiplexer.GetDatabase) ? CountingDatabase.Wrap((IDatabase)result!, this) : result;
+        }
+
+        private static TaskCompletionSource Open()
+        {
+            var open = new TaskCompletionSource();
+            open.SetResult();
+            return open;
+        }
+
+        public class CountingDatabase : DispatchProxy
+        {
+            private IDatabase _inner = null!;
+            private CountingRedis _owner = null!;
+
+            public static IDatabase Wrap(IDatabase inner, CountingRedis owner)
+            {
+                var proxy = Create<IDatabase, CountingDatabase>();
+                var self = (CountingDatabase)(object)proxy;
+                self._inner = inner;
+                self._owner = owner;
+                return proxy;
+            }
+
+            protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+            {
+                if (targetMethod!.Name != nameof(IDatabase.StreamRangeAsync))
+                {
+                    return targetMethod.Invoke(_inner, args);
+                }
+
+                Interlocked.Increment(ref _owner._reads);
+                var gate = _owner._gate.Task;
+                return ReadAsync(gate, () => (Task<StreamEntry[]>)targetMethod.Invoke(_inner, args)!);
+            }
+
+            private static async Task<StreamEntry[]> ReadAsync(Task gate, Func<Task<StreamEntry[]>> read)
+            {
+                await gate;
+                return await read();
             }
         }
     }

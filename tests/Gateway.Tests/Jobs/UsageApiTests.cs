@@ -6,6 +6,8 @@ using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace InferenceGateway.Tests.Jobs;
 
@@ -86,15 +88,38 @@ public sealed class UsageApiTests
         AssertOneInvocation(usage.GetProperty("total"));
     }
 
-    [TestCase("1", 1)]
-    [TestCase("90", 90)]
-    public async Task Usage_WithDays_ListsThatManyDays(string days, int expected)
+    [TestCase("1", 1, 1)]
+    [TestCase("3", 3, 1)]
+    [TestCase("90", 90, 2)]
+    public async Task Usage_WithDays_ListsThatManyDays(string days, int expected, int invocationsInWindow)
     {
-        using var client = _gateway.CreateClient(await _gateway.CreateKeyAsync(TestStack.UniqueName("tenant")));
+        // One invocation billed now and one five days ago, each on the day the store's clock says.
+        var tenant = TestStack.UniqueName("tenant");
+        var key = await _gateway.CreateKeyAsync(tenant);
+        await CompleteJobAsync(tenant, key);
+        var fiveDaysAgo = new RedisJobStore(TestStack.Multiplexer, Options.Create(new JobStoreOptions()), new FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-5)));
+        var old = await _gateway.SubmitJobAsync(key, "billed", "five days ago");
+        Assert.That((await fiveDaysAgo.AppendTerminalAsync(old, JobEventTypes.Completed, null, [new(JobFields.Status, JobStatuses.Completed)], Invocation(tenant))).Outcome, Is.EqualTo(AppendOutcome.Appended));
+        using var client = _gateway.CreateClient(key);
 
         var usage = await GetUsageAsync(client, $"/v1/usage?days={days}");
 
         Assert.That(usage.GetProperty("days").GetInt32(), Is.EqualTo(expected));
+        Assert.That(usage.GetProperty("total").GetProperty("invocations").GetInt64(), Is.EqualTo(2));
+        // Today's invocation is in every window (for days=1 unless the UTC day turned in between);
+        // the one five days ago only in the 90-day window.
+        var period = usage.GetProperty("period").GetProperty("invocations").GetInt64();
+        var daily = usage.GetProperty("daily").EnumerateArray().Select(d => d.GetProperty("usage").GetProperty("invocations").GetInt64()).Sum();
+        if (expected == 1)
+        {
+            Assert.That(period, Is.LessThanOrEqualTo(1), "the invocation five days ago is outside a 1-day window");
+        }
+        else
+        {
+            Assert.That(period, Is.EqualTo(invocationsInWindow));
+        }
+
+        Assert.That(daily, Is.EqualTo(period), "the days listed add up to the period");
     }
 
     [TestCase("0", TestName = "Usage_WithZeroDays_Returns400")]

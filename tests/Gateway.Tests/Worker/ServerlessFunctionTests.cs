@@ -134,14 +134,18 @@ public sealed class ServerlessFunctionTests
     public async Task JobDeliveredTwice_IsBilledOnce()
     {
         var tenant = TestStack.UniqueName("t");
-        var job = DirectJobs.Message(tenant, ["billed once"]);
-        await DirectJobs.SubmitAsync(_store, _sqs, _queueUrl, job);
+        // Long enough that the second copy starts while the first still runs: both deliveries get
+        // past `started` (a running job may be started again, as after a worker died mid-run) and
+        // both reach the terminal append that bills; only the one that closes the log counts.
+        var job = DirectJobs.Message(tenant, DirectJobs.LongTexts(256));
+        await DirectJobs.CreateAsync(_store, job);
+        await Task.WhenAll(DirectJobs.SendAsync(_sqs, _queueUrl, job), DirectJobs.SendAsync(_sqs, _queueUrl, job));
         await DirectJobs.WaitForAsync(_store, job.JobId, Timeout);
+        await QueueDrainsAsync(TimeSpan.FromSeconds(60), "both copies are deleted");
 
-        // The redelivery SQS makes when a worker dies after recording, before deleting.
-        await DirectJobs.SendAsync(_sqs, _queueUrl, job);
-        await QueueDrainsAsync(TimeSpan.FromSeconds(20));
-
+        var events = await _store.ReadEventsAsync(job.JobId, 0, 1000);
+        Assert.That(events.Count(e => e.Type == JobEventTypes.Started), Is.EqualTo(2), "both deliveries ran the job, so both reached the billing step");
+        Assert.That(events.Count(e => JobEventTypes.IsTerminal(e.Type)), Is.EqualTo(1));
         var record = await _store.GetAsync(job.JobId);
         var usage = await _worker.Services.GetRequiredService<UsageReader>().GetAsync(tenant, 1);
         Assert.That(usage.Total.Invocations, Is.EqualTo(1));
