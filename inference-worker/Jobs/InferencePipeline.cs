@@ -8,13 +8,14 @@ namespace InferenceGateway.Worker.Jobs;
 public static class InferencePipeline
 {
     /// <summary>
-    /// Concurrency limit (at most <see cref="WorkerOptions.MaxConcurrency"/> invocations), retry
-    /// of transient Redis errors inside one delivery, and the per-invocation timeout filter, which
-    /// cancels the consumer's token when <see cref="WorkerOptions.InvocationTimeoutSeconds"/> pass.
+    /// Retry of transient Redis errors inside one delivery, and the per-invocation timeout filter,
+    /// which cancels the consumer's token when <see cref="WorkerOptions.InvocationTimeoutSeconds"/>
+    /// pass. Concurrency is capped once, by the event source: it holds at most
+    /// <see cref="WorkerOptions.MaxConcurrency"/> messages (<see cref="ReceiveSlots"/>), so at most
+    /// that many invocations run at once.
     /// </summary>
     public static void Configure(IMediatorConfigurator mediator, WorkerOptions options)
     {
-        mediator.UseConcurrencyLimit(options.MaxConcurrency);
         if (options.TransientRetries > 0)
         {
             mediator.UseMessageRetry(retry =>
