@@ -17,8 +17,8 @@ namespace InferenceGateway.Worker.Jobs;
 
 /// <summary>
 /// The function: runs one job the way a serverless GPU platform runs an invocation. Hosted by
-/// MassTransit's Mediator, which wraps it in retry (transient Redis errors), a timeout filter (the
-/// worker's per-invocation limit) and a concurrency limit. Records <c>started</c>, ends an expired
+/// MassTransit's Mediator, which wraps it in retry (transient Redis errors) and a timeout filter
+/// (the worker's per-invocation limit); the event source caps how many run at once. Records <c>started</c>, ends an expired
 /// job without running it, runs the model in slices with <c>progress</c> events (or, for
 /// <c>input.stream</c>, <c>chunk</c> events through a <see cref="JobStreamWriter"/>), stops on the
 /// client's cancel or the job's own timeout, and records exactly one terminal event together with

@@ -8,6 +8,8 @@ using InferenceGateway.Inference.Hosting;
 using InferenceGateway.Worker.Jobs;
 using MassTransit.Mediator;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 
 namespace InferenceGateway.Worker.Queue;
 
@@ -46,13 +48,34 @@ public sealed class SqsEventSource(
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
     private VisibilityHeartbeats? _heartbeats;
 
+    /// <summary>The receive's retry: every failure but the stop's own, exponential from 200 ms to 10 s, no limit.</summary>
+    internal static ResiliencePipeline ReceiveRetry(TimeProvider time, ILogger logger) =>
+        new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is not null && !args.Context.CancellationToken.IsCancellationRequested),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                Delay = TimeSpan.FromMilliseconds(200),
+                MaxDelay = TimeSpan.FromSeconds(10),
+                UseJitter = false,
+                OnRetry = args =>
+                {
+                    Log.ReceiveFailed(logger, args.Outcome.Exception!, args.RetryDelay.TotalMilliseconds);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+
     /// <summary>Messages being handled now.</summary>
     public int InFlight => _inFlight.Count;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var slots = new ReceiveSlots(_options.MaxConcurrency, _options.MaxMessages);
-        var backoff = TimeSpan.Zero;
+        // A failed receive (or queue lookup) is retried until the worker stops: 200 ms doubled per
+        // failure, at most 10 s, back to 200 ms after a success.
+        var receiveRetry = ReceiveRetry(time, logger);
         QueueUrls? urls = null;
         Task<List<Message>>? pending = null;
         using var stopHeartbeats = new CancellationTokenSource();
@@ -61,45 +84,48 @@ public sealed class SqsEventSource(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                var free = await slots.TakeAsync(stoppingToken);
-
-                List<Message> messages;
-                try
-                {
-                    if (urls is null)
+                var free = 0;
+                var messages = await receiveRetry.ExecuteAsync(
+                    async token =>
                     {
-                        urls = await queue.GetUrlsAsync(stoppingToken);
-                        _heartbeats = new VisibilityHeartbeats(queue.Client, urls.Jobs, _visibilitySeconds, _options.HeartbeatFraction, time, logger);
-                        heartbeating = _heartbeats.RunAsync(stopHeartbeats.Token);
-                        Log.Polling(logger, urls.Jobs, _options.MaxMessages, _options.MaxConcurrency);
-                    }
+                        free = await slots.TakeAsync(token);
+                        try
+                        {
+                            if (urls is null)
+                            {
+                                urls = await queue.GetUrlsAsync(token);
+                                _heartbeats = new VisibilityHeartbeats(queue.Client, urls.Jobs, _visibilitySeconds, _options.HeartbeatFraction, time, logger);
+                                heartbeating = _heartbeats.RunAsync(stopHeartbeats.Token);
+                                Log.Polling(logger, urls.Jobs, _options.MaxMessages, _options.MaxConcurrency);
+                            }
 
-                    // A long poll is never cut off client-side: SQS would still hand the next
-                    // message to the abandoned poll and hide it for a whole visibility timeout.
-                    // On stop we wait for it to return and release what it brought.
-                    pending = ReceiveAsync(urls, free, stoppingToken);
-                    messages = await pending.WaitAsync(stoppingToken);
-                    pending = null;
-                    backoff = TimeSpan.Zero;
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    pending = null;
-                    slots.Release(free);
-                    backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
-                    Log.ReceiveFailed(logger, ex, backoff.TotalMilliseconds);
-                    await Task.Delay(backoff, time, stoppingToken);
-                    continue;
-                }
+                            // A long poll is never cut off client-side: SQS would still hand the next
+                            // message to the abandoned poll and hide it for a whole visibility timeout.
+                            // On stop we wait for it to return and release what it brought.
+                            pending = ReceiveAsync(urls, free, token);
+                            var received = await pending.WaitAsync(token);
+                            pending = null;
+                            return received;
+                        }
+                        catch (Exception) when (!token.IsCancellationRequested)
+                        {
+                            // Retried by receiveRetry after its backoff, with slots taken again.
+                            pending = null;
+                            slots.Release(free);
+                            throw;
+                        }
+                    },
+                    stoppingToken);
 
                 if (free > messages.Count)
                 {
                     slots.Release(free - messages.Count);
                 }
 
+                // urls is set: a receive succeeded (the null analysis does not follow the retry's callback).
                 foreach (var message in messages)
                 {
-                    Track(HandleAsync(message, urls, _heartbeats!, slots));
+                    Track(HandleAsync(message, urls!, _heartbeats!, slots));
                 }
             }
         }
