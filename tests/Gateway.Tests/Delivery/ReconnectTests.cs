@@ -1,7 +1,6 @@
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Tests.Infrastructure;
-using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -145,22 +144,6 @@ public sealed class ReconnectTests
         received.AddRange(await sse.ReadToEndAsync(cts.Token));
 
         Received.IsTheLog(received, await job.LogAsync(), "A then B");
-    }
-
-    [Test]
-    public async Task TheSignalRBackplane_CarriesAGroupMessageFromInstanceB_ToAClientConnectedToInstanceA()
-    {
-        using var cts = new CancellationTokenSource(Timeout);
-        await using var onA = _a.CreateHubConnection(_key);
-        var got = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        onA.On<string>("note", text => got.TrySetResult(text));
-        await onA.StartAsync(cts.Token);
-        var group = TestStack.UniqueName("group");
-        await _a.Services.GetRequiredService<IHubContext<Gateway.Hubs.JobsHub>>().Groups.AddToGroupAsync(onA.ConnectionId!, group, cts.Token);
-
-        await _b.Services.GetRequiredService<IHubContext<Gateway.Hubs.JobsHub>>().Clients.Group(group).SendAsync("note", "from B", cts.Token);
-
-        Assert.That(await got.Task.WaitAsync(Timeout), Is.EqualTo("from B"));
     }
 
     private async Task<JobScript> NewJobAsync(GatewayServer through)
