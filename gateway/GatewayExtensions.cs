@@ -47,12 +47,11 @@ public static class GatewayExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<JobPolicyOptions>, JobPolicyOptionsValidator>();
         builder.Services.AddSingleton<ModelCatalog>();
-        builder.Services.AddOptions<ChatOptions>()
-            .BindConfiguration(ChatOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.AddChatCompletions();
         builder.Services.TryAddSingleton<SqsSendCoalescer>();
         builder.Services.AddSingleton<JobSubmitter>();
+        builder.Services.AddSingleton<JobValidator>();
+        builder.Services.AddSingleton<JobIntake>();
         builder.Services.AddOptions<DeliveryOptions>()
             .BindConfiguration(DeliveryOptions.Section)
             .ValidateDataAnnotations()

@@ -27,22 +27,18 @@ internal static class ChatCompletionStream
         JobRecord job,
         bool includeUsage,
         ChatCompletionsApi.TokenRefund? refund,
-        JobEventFeed feed,
-        RedisJobStore store,
-        ActiveJobs activeJobs,
-        DeliveryStats stats,
+        ChatCompletionsApi.ChatStreamServices services,
         ChatOptions options,
-        DeliveryOptions delivery,
-        TimeProvider time,
-        ILogger logger,
         CancellationToken cancellationToken)
     {
+        var (feed, store, activeJobs, stats, delivery, time, loggers) = services;
+        var logger = loggers.CreateLogger(typeof(ChatCompletionsApi));
         var id = ChatCompletionsApi.CompletionId(job.Id);
         var created = job.CreatedAt.ToUnixTimeSeconds();
         var streamed = new StringBuilder(); // the text the client has
         var runLength = 0; // the text the current run has generated
         var finished = false;
-        using var sse = SseResponse.Start(http, delivery, stats, time, cancellationToken);
+        using var sse = SseResponse.Start(http, delivery.Value, stats, time, cancellationToken);
 
         Task ChunkAsync(ChatDelta delta, string? finishReason, ChatUsage? usage = null, bool noChoices = false) =>
             sse.WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(

@@ -6,7 +6,6 @@ using InferenceGateway.Gateway.Hubs;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.RateLimiting;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Gateway.Chat;
@@ -37,21 +36,11 @@ public static class ChatCompletionsApi
 
     private static async Task<IResult> CreateAsync(
         HttpContext http,
-        JsonBodyReader json,
-        JobSubmitter submitter,
-        ModelCatalog catalog,
-        JobEventFeed feed,
-        RedisJobStore store,
-        ActiveJobs activeJobs,
-        DeliveryStats stats,
-        IOptionsMonitor<RateLimitOptions> rateLimits,
-        TokenRateLimiter tokenLimiter,
-        IOptions<ChatOptions> chatOptions,
-        IOptions<DeliveryOptions> delivery,
-        TimeProvider time,
-        ILoggerFactory loggers,
+        [AsParameters] ChatServices services,
+        [AsParameters] ChatStreamServices streaming,
         CancellationToken cancellationToken)
     {
+        var (json, catalog, intake, tokenLimiter, chatOptions) = services;
         var body = await json.ReadAsync<ChatCompletionRequest>(http.Request, cancellationToken);
         if (body.Problem is { } refused)
         {
@@ -86,43 +75,18 @@ public static class ChatCompletionsApi
 
         // Tokens per minute: the prompt's estimate plus every token it may generate, as OpenAI
         // charges; what the job did not use is given back when its usage is known here.
-        var tenant = http.User.Tenant();
-        var plan = http.User.FindFirst(GatewayClaims.Plan)?.Value;
-        var tokens = TokenEstimate.For(input, served.GetValueOrDefault(request.Model!));
-        var charge = await tokenLimiter.TryConsumeAsync(tenant, plan, tokens);
-        charge.WriteHeaders(http.Response);
-        if (!charge.Allowed)
+        var submitted = await intake.SubmitChargedAsync(http, new NewJob(request.Model!, input), served.GetValueOrDefault(request.Model!), estimateQueue: false, cancellationToken);
+        if (submitted.Problem is { } problem)
         {
-            return charge.ToProblem(tokens);
+            return problem;
         }
 
-        SubmitOutcome? accepted;
-        ProblemHttpResult? problem;
-        try
-        {
-            (accepted, problem) = await JobRequests.TrySubmitAsync(http, submitter, rateLimits.CurrentValue, request.Model!, input, policy: null, webhook: null, cancellationToken);
-        }
-        catch
-        {
-            await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
-            throw;
-        }
-
-        if (problem is not null || accepted!.Replayed)
-        {
-            await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
-            if (problem is not null)
-            {
-                return problem;
-            }
-        }
-
-        var job = accepted!.Job!;
-        var refund = accepted.Replayed ? null : new TokenRefund(tokenLimiter, tenant, plan, tokens, charge);
+        var job = submitted.Job!;
+        var refund = submitted.Charge is { } charge ? new TokenRefund(tokenLimiter, charge) : null;
         http.Response.Headers["X-Job-Id"] = job.Id;
         if (request.Stream == true)
         {
-            await ChatCompletionStream.StreamAsync(http, job, request.StreamOptions?.IncludeUsage == true, refund, feed, store, activeJobs, stats, options, delivery.Value, time, loggers.CreateLogger(typeof(ChatCompletionsApi)), cancellationToken);
+            await ChatCompletionStream.StreamAsync(http, job, request.StreamOptions?.IncludeUsage == true, refund, streaming, options, cancellationToken);
             return TypedResults.Empty;
         }
 
@@ -131,10 +95,10 @@ public static class ChatCompletionsApi
             http.Response.Headers["Preference-Applied"] = prefer.Value.RespondAsync ? "respond-async" : $"wait={(long)wait.TotalSeconds}";
         }
 
-        var end = await WaitForEndAsync(feed, job.Id, wait, cancellationToken);
+        var end = await WaitForEndAsync(streaming.Feed, job.Id, wait, cancellationToken);
         if (end is null)
         {
-            var answer = JobRequests.Accepted(job, accepted.ExpiresAt!.Value);
+            var answer = JobIntake.Accepted(job, submitted.ExpiresAt!.Value);
             return TypedResults.Accepted(answer.Location, answer.Value);
         }
 
@@ -204,12 +168,30 @@ public static class ChatCompletionsApi
     }
 
     /// <summary>The tokens charged up front for a job; once its usage is known, what it did not use is given back.</summary>
-    internal sealed class TokenRefund(TokenRateLimiter limiter, string tenant, string? plan, long charged, TokenDecision charge)
+    internal sealed class TokenRefund(TokenRateLimiter limiter, TokenCharge charge)
     {
         /// <summary>Gives back the estimate's excess over <paramref name="usage"/>'s total (nothing when the usage is unknown).</summary>
         public Task SettleAsync(TokenUsage? usage) =>
-            usage is { TotalTokens: >= 0 } used && charged > used.TotalTokens
-                ? limiter.RefundAsync(tenant, plan, charged - used.TotalTokens, charge)
+            usage is { TotalTokens: >= 0 } used && charge.Tokens > used.TotalTokens
+                ? limiter.RefundAsync(charge.Tenant, charge.Plan, charge.Tokens - used.TotalTokens, charge.Decision)
                 : Task.CompletedTask;
     }
+
+    /// <summary>What <c>POST /v1/chat/completions</c> uses to read, check, charge and submit a request.</summary>
+    internal readonly record struct ChatServices(
+        JsonBodyReader Json,
+        ModelCatalog Catalog,
+        JobIntake Intake,
+        TokenRateLimiter TokenLimiter,
+        IOptions<ChatOptions> ChatOptions);
+
+    /// <summary>What a chat completion uses to follow its job: the event feed, and for a stream the SSE settings and the job's cancellation.</summary>
+    internal readonly record struct ChatStreamServices(
+        JobEventFeed Feed,
+        RedisJobStore Store,
+        ActiveJobs ActiveJobs,
+        DeliveryStats Stats,
+        IOptions<DeliveryOptions> Delivery,
+        TimeProvider Time,
+        ILoggerFactory Loggers);
 }

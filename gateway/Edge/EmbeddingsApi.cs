@@ -5,9 +5,8 @@ using InferenceGateway.Contracts;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Limits;
+using InferenceGateway.Gateway.Problems;
 using InferenceGateway.Gateway.RateLimiting;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Gateway.Edge;
 
@@ -35,16 +34,10 @@ public static class EmbeddingsApi
 
     private static async Task<IResult> EmbedAsync(
         HttpContext http,
-        JsonBodyReader json,
-        EdgeModels edge,
-        EdgeStartup startup,
-        TokenRateLimiter tokenLimiter,
-        JobSubmitter submitter,
-        ModelCatalog catalog,
-        IOptionsMonitor<RateLimitOptions> rateLimits,
-        LatencyRecorder latency,
+        [AsParameters] EmbeddingsServices services,
         CancellationToken cancellationToken)
     {
+        var (json, edge, startup, tokenLimiter, catalog, validator, intake, latency) = services;
         var started = Stopwatch.GetTimestamp();
         var body = await json.ReadAsync<EmbeddingsRequest>(http.Request, cancellationToken);
         if (body.Problem is { } refused)
@@ -103,7 +96,7 @@ public static class EmbeddingsApi
         if (overBudget)
         {
             var input = new JobInput { Texts = texts };
-            var jobErrors = JobRequests.Validate(model.Name, input, await catalog.GetAsync());
+            var jobErrors = validator.Validate(model.Name, input, await catalog.GetAsync());
             if (jobErrors.Count > 0)
             {
                 await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
@@ -115,10 +108,10 @@ public static class EmbeddingsApi
             }
 
             http.Response.Headers[PlacementHeader] = ModelCatalog.PlacementQueue;
-            IResult submitted;
+            SubmitResult submitted;
             try
             {
-                submitted = (await JobRequests.SubmitAsync(http, submitter, rateLimits.CurrentValue, model.Name, input, null, null, cancellationToken)).Result;
+                submitted = await intake.SubmitAsync(http, new NewJob(model.Name, input), estimateQueue: true, cancellationToken);
             }
             catch
             {
@@ -126,14 +119,14 @@ public static class EmbeddingsApi
                 throw;
             }
 
-            if (submitted is not Accepted<JobAccepted> || http.Response.Headers.ContainsKey("Idempotent-Replayed"))
+            if (submitted.Status != SubmitStatus.Accepted)
             {
                 // Not queued (over the active-jobs cap, an Idempotency-Key conflict): nothing will
                 // run; or queued before (a replay was charged the first time).
                 await tokenLimiter.RefundAsync(tenant, plan, tokens, charge);
             }
 
-            return submitted;
+            return submitted.ToResult().Result;
         }
 
         var vectors = await edge.EmbedAsync(lease.Model, texts, cancellationToken);
@@ -144,6 +137,17 @@ public static class EmbeddingsApi
         http.Response.Headers[PlacementHeader] = ModelCatalog.PlacementEdge;
         return new EmbeddingsResult(model.Name, vectors, tokens, base64);
     }
+
+    /// <summary>What <c>POST /v1/embeddings</c> uses: the edge models, the token limit, and for a request over budget the job checks and submission.</summary>
+    internal readonly record struct EmbeddingsServices(
+        JsonBodyReader Json,
+        EdgeModels Edge,
+        EdgeStartup Startup,
+        TokenRateLimiter TokenLimiter,
+        ModelCatalog Catalog,
+        JobValidator Validator,
+        JobIntake Intake,
+        LatencyRecorder Latency);
 
     /// <summary>Checks the request against OpenAI's shape and the model's limits; every problem is reported, by field.</summary>
     private static (EdgeModel? Model, IReadOnlyList<string>? Texts, bool Base64, Dictionary<string, string[]> Errors) Validate(EmbeddingsRequest? request, EdgeModels edge)
@@ -165,7 +169,7 @@ public static class EmbeddingsApi
             var served = edge.Models.Select(m => m.Name).ToList();
             errors["model"] = [served.Count == 0
                 ? "No model is served at the edge on this gateway; submit jobs with POST /v1/jobs."
-                : $"Model '{JobsApi.Truncate(request.Model)}' is not served at the edge (served: {string.Join(", ", served)}); other models take jobs with POST /v1/jobs."];
+                : $"Model '{Problem.Truncate(request.Model)}' is not served at the edge (served: {string.Join(", ", served)}); other models take jobs with POST /v1/jobs."];
         }
 
         var texts = ReadInput(request.Input, model, errors);

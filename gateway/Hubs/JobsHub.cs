@@ -2,7 +2,6 @@ using System.Runtime.CompilerServices;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
-using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Problems;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Connections;
@@ -71,7 +70,7 @@ public sealed class JobsHub(JobEventFeed feed, DeliveryStats stats) : Hub
 
         if (job is null)
         {
-            throw new HubException($"There is no job '{JobsApi.Truncate(jobId ?? string.Empty)}'.");
+            throw new HubException($"There is no job '{Problem.Truncate(jobId ?? string.Empty)}'.");
         }
 
         var last = afterSeq;

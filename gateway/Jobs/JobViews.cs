@@ -2,8 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
-using InferenceGateway.Gateway.Latency;
-using InferenceGateway.Gateway.Webhooks;
 
 namespace InferenceGateway.Gateway.Jobs;
 
@@ -19,6 +17,9 @@ public sealed record JobAccepted(
     JobLinks Links,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WebhookView? Webhook = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] QueueView? Queue = null);
+
+/// <summary>A job's webhook as the API shows it (never with a secret).</summary>
+public sealed record WebhookView(string Url, IReadOnlyList<string> Events);
 
 /// <summary>Where to follow a job.</summary>
 public sealed record JobLinks(string Self, string Events, string Hub);

@@ -1,10 +1,9 @@
 using System.Text.RegularExpressions;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
-using InferenceGateway.Gateway.Chat;
 using InferenceGateway.Gateway.Limits;
+using InferenceGateway.Gateway.Problems;
 using InferenceGateway.Gateway.RateLimiting;
-using InferenceGateway.Gateway.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -31,17 +30,10 @@ public static partial class JobsApi
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
         HttpContext http,
-        JsonBodyReader json,
-        JobSubmitter submitter,
-        ModelCatalog catalog,
-        IOptionsMonitor<RateLimitOptions> rateLimits,
-        IOptions<JobPolicyOptions> policyOptions,
-        IOptions<JobStoreOptions> storeOptions,
-        WebhookTargetPolicy webhookPolicy,
-        IOptionsMonitor<WebhookOptions> webhookOptions,
-        IOptions<ChatOptions> chatOptions,
+        [AsParameters] SubmitServices services,
         CancellationToken cancellationToken)
     {
+        var (json, catalog, validator, webhooks, intake, policyOptions, storeOptions) = services;
         var body = await json.ReadAsync<SubmitJobRequest>(http.Request, cancellationToken);
         if (body.Problem is { } refused)
         {
@@ -59,7 +51,7 @@ public static partial class JobsApi
         else
         {
             served = await catalog.GetAsync();
-            errors = JobRequests.Validate(request.Model, request.Input, served, chat: chatOptions.Value);
+            errors = validator.Validate(request.Model, request.Input, served);
             foreach (var (field, problems) in request.Policy?.Validate(policyOptions.Value, storeOptions.Value.Retention) ?? [])
             {
                 errors[field] = problems;
@@ -67,7 +59,7 @@ public static partial class JobsApi
 
             if (request.Webhook is { } hook)
             {
-                (webhook, var webhookErrors) = await hook.ValidateAsync(webhookPolicy, webhookOptions.CurrentValue.Outbox, cancellationToken);
+                (webhook, var webhookErrors) = await webhooks.ValidateAsync(hook, cancellationToken);
                 foreach (var (field, problems) in webhookErrors)
                 {
                     errors[field] = problems;
@@ -80,8 +72,19 @@ public static partial class JobsApi
             return TypedResults.ValidationProblem(errors, title: "The job is not valid.");
         }
 
-        return await JobRequests.SubmitChargedAsync(http, submitter, rateLimits.CurrentValue, served!.GetValueOrDefault(request!.Model!), request.Model!, request.Input!, request.Policy, webhook, cancellationToken);
+        var submitted = await intake.SubmitChargedAsync(http, new NewJob(request!.Model!, request.Input!, request.Policy, webhook), served!.GetValueOrDefault(request.Model!), estimateQueue: true, cancellationToken);
+        return submitted.ToResult();
     }
+
+    /// <summary>What <c>POST /v1/jobs</c> uses: the body reader, the catalog and the checks, and the submission.</summary>
+    internal readonly record struct SubmitServices(
+        JsonBodyReader Json,
+        ModelCatalog Catalog,
+        JobValidator Validator,
+        IWebhookRequestValidator Webhooks,
+        JobIntake Intake,
+        IOptions<JobPolicyOptions> PolicyOptions,
+        IOptions<JobStoreOptions> StoreOptions);
 
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(string id, HttpContext http, RedisJobStore store)
     {
@@ -139,9 +142,7 @@ public static partial class JobsApi
 
     /// <summary>The one answer for a job that does not exist or belongs to another tenant.</summary>
     public static ProblemHttpResult NotFound(string id) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not Found", detail: $"There is no job '{Truncate(id)}'.");
-
-    public static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not Found", detail: $"There is no job '{Problem.Truncate(id)}'.");
 
     [GeneratedRegex("^job_[0-9a-f]{32}$")]
     private static partial Regex JobIdPattern();

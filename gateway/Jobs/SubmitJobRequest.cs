@@ -1,5 +1,4 @@
 using InferenceGateway.Contracts;
-using InferenceGateway.Gateway.Webhooks;
 
 namespace InferenceGateway.Gateway.Jobs;
 

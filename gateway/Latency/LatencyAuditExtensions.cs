@@ -1,4 +1,5 @@
 using InferenceGateway.Core.Latency;
+using InferenceGateway.Gateway.Jobs;
 using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Gateway.Latency;
@@ -16,6 +17,7 @@ public static class LatencyAuditExtensions
         builder.Services.AddSingleton<IValidateOptions<LatencyAuditOptions>, LatencyAuditOptionsValidator>();
         builder.Services.AddSingleton<LatencyAuditor>();
         builder.Services.AddSingleton<QueueEstimator>();
+        builder.Services.AddSingleton<IQueueOutlook>(services => services.GetRequiredService<QueueEstimator>());
         builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, LatencyJsonContext.Default));
         return builder;
     }

@@ -21,7 +21,7 @@ public sealed class QueueEstimator(
     LatencyReader reader,
     IOptionsMonitor<LatencyAuditOptions> options,
     TimeProvider time,
-    ILogger<QueueEstimator> logger)
+    ILogger<QueueEstimator> logger) : IQueueOutlook
 {
     private const int MaxModels = 1000;
 
@@ -45,6 +45,13 @@ public sealed class QueueEstimator(
             LatencyAuditLog.QueueEstimateFailed(logger, ex);
             return new QueueState(null, 0, 0, null, null);
         }
+    }
+
+    /// <inheritdoc/>
+    async Task<Func<DateTimeOffset, QueueView>> IQueueOutlook.ReadAsync(string model)
+    {
+        var state = await ReadAsync(model);
+        return createdAt => Estimate(state, createdAt);
     }
 
     /// <summary>
@@ -113,10 +120,3 @@ public sealed class QueueEstimator(
 
 /// <summary>What the estimate rests on: queue depth (null: unknown), the model's workers, and its recorded p50s.</summary>
 public sealed record QueueState(long? Depth, int Workers, int WarmWorkers, double? ExecutionP50Ms, double? ColdStartP50Ms);
-
-/// <summary>
-/// The queue ahead of a job as its 202 shows it: messages waiting on the jobs queue (read within the
-/// last ~2 s, so it may or may not count this job; null when it could not be read), the model's
-/// warm and live workers, and when the job should start (null without the data to say).
-/// </summary>
-public sealed record QueueView(long? Depth, int WarmWorkers, int Workers, DateTimeOffset? EstimatedStartAt, long? EstimatedStartMs);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Problems;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -130,7 +129,7 @@ public sealed class RequestLimitsMiddleware(RequestDelegate next, IOptionsMonito
                 total += size;
                 if (size > limits.MaxHeaderBytes)
                 {
-                    return $"The header '{JobsApi.Truncate(name)}' has {size.ToString(CultureInfo.InvariantCulture)} characters; the limit for one header is {limits.MaxHeaderBytes}.";
+                    return $"The header '{Problem.Truncate(name)}' has {size.ToString(CultureInfo.InvariantCulture)} characters; the limit for one header is {limits.MaxHeaderBytes}.";
                 }
             }
         }

@@ -2,8 +2,6 @@ using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Contracts;
 using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Limits;
-using InferenceGateway.Gateway.RateLimiting;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -17,11 +15,11 @@ namespace InferenceGateway.Gateway.Proxy;
 /// </summary>
 public sealed class AsyncJobRouteMiddleware(
     RequestDelegate next,
-    JobSubmitter submitter,
+    JobIntake intake,
+    JobValidator validator,
     JsonBodyReader json,
     IOptions<RequestLimits> requestLimits,
     ModelCatalog catalog,
-    IOptionsMonitor<RateLimitOptions> rateLimits,
     ILogger<AsyncJobRouteMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -58,19 +56,19 @@ public sealed class AsyncJobRouteMiddleware(
         var served = await catalog.GetAsync();
         var errors = body.Value is null
             ? new Dictionary<string, string[]>(StringComparer.Ordinal) { ["body"] = ["The body must be a JSON object: the job's input, {\"texts\": [...]}."] }
-            : JobRequests.Validate(settings.Model, body.Value, served, inputPath: string.Empty);
+            : validator.Validate(settings.Model, body.Value, served, inputPath: string.Empty);
         if (errors.Count > 0)
         {
             await TypedResults.ValidationProblem(errors, title: "The job is not valid.").ExecuteAsync(context);
             return;
         }
 
-        var result = await JobRequests.SubmitChargedAsync(context, submitter, rateLimits.CurrentValue, served.GetValueOrDefault(settings.Model!), settings.Model!, body.Value!, policy: null, webhook: null, context.RequestAborted);
-        if (result.Result is Accepted<JobAccepted> accepted)
+        var submitted = await intake.SubmitChargedAsync(context, new NewJob(settings.Model!, body.Value!), served.GetValueOrDefault(settings.Model!), estimateQueue: true, context.RequestAborted);
+        if (submitted.Job is { } job)
         {
-            ProxyLog.RouteSubmittedJob(logger, route.RouteId, accepted.Value!.Id);
+            ProxyLog.RouteSubmittedJob(logger, route.RouteId, job.Id);
         }
 
-        await result.ExecuteAsync(context);
+        await submitted.ToResult().ExecuteAsync(context);
     }
 }

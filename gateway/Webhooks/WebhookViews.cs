@@ -4,9 +4,6 @@ using InferenceGateway.Contracts;
 
 namespace InferenceGateway.Gateway.Webhooks;
 
-/// <summary>A job's webhook as the API shows it (never with a secret).</summary>
-public sealed record WebhookView(string Url, IReadOnlyList<string> Events);
-
 /// <summary>The answer of <c>GET</c>/<c>POST /v1/webhooks/secret</c>.</summary>
 /// <param name="Secret">The current signing secret (<c>whsec_…</c>).</param>
 /// <param name="CreatedAt">When it was made.</param>

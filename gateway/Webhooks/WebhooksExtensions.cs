@@ -1,3 +1,4 @@
+using InferenceGateway.Gateway.Jobs;
 using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Gateway.Webhooks;
@@ -13,6 +14,7 @@ public static class WebhooksExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>();
         builder.Services.AddSingleton<WebhookTargetPolicy>();
+        builder.Services.AddSingleton<IWebhookRequestValidator, WebhookRequestValidator>();
         builder.Services.AddSingleton<WebhookSecrets>();
         builder.Services.AddSingleton<WebhookDeliveryLog>();
         builder.Services.AddSingleton<WebhookMetrics>();

@@ -1,17 +1,17 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
+using InferenceGateway.Gateway.Jobs;
+using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Gateway.Webhooks;
 
 /// <summary>
-/// The optional <c>webhook</c> of <c>POST /v1/jobs</c>: <c>{"url": "https://…", "events": [...]}</c>,
-/// where <c>events</c> lists job event types or is <c>"all"</c>; absent, the terminal types.
-/// Unknown properties are refused.
+/// Checks the optional <c>webhook</c> of <c>POST /v1/jobs</c> (<see cref="WebhookRequest"/>, a shape
+/// the job core owns) and turns it into the <see cref="JobWebhook"/> stored with the job: the URL
+/// against <see cref="WebhookTargetPolicy"/>, the event types against the known ones.
 /// </summary>
-[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-public sealed record WebhookRequest
+public sealed class WebhookRequestValidator(WebhookTargetPolicy policy, IOptionsMonitor<WebhookOptions> options) : IWebhookRequestValidator
 {
     /// <summary>The event types a webhook gets when it names none: the job's end, whichever it is.</summary>
     public static readonly IReadOnlyList<string> DefaultEvents =
@@ -21,29 +21,23 @@ public sealed record WebhookRequest
     public static readonly IReadOnlyList<string> KnownEvents =
         [JobEventTypes.Queued, JobEventTypes.Started, JobEventTypes.Progress, JobEventTypes.Token, JobEventTypes.Chunk, .. DefaultEvents];
 
-    public string? Url { get; init; }
-
-    /// <summary>A list of event types, or the string <c>"all"</c>.</summary>
-    public JsonElement? Events { get; init; }
-
-    /// <summary>
-    /// The webhook to store, or the errors by field (<c>webhook.url</c>, <c>webhook.events</c>). The
-    /// URL is checked against <paramref name="policy"/>, its host name resolved.
-    /// </summary>
-    public async Task<(JobWebhook? Webhook, Dictionary<string, string[]> Errors)> ValidateAsync(WebhookTargetPolicy policy, string outbox, CancellationToken cancellationToken)
+    /// <inheritdoc/>
+    public async Task<(JobWebhook? Webhook, Dictionary<string, string[]> Errors)> ValidateAsync(WebhookRequest request, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var events = ValidateEvents(errors);
+        var events = ValidateEvents(request.Events, errors);
+        var outbox = options.CurrentValue.Outbox;
+        var url = request.Url;
         Uri? target = null;
-        if (string.IsNullOrWhiteSpace(Url))
+        if (string.IsNullOrWhiteSpace(url))
         {
             errors["webhook.url"] = ["'webhook.url' is required: an absolute http or https URL."];
         }
-        else if (Url.Length > WebhookOptions.MaxUrlLength)
+        else if (url.Length > WebhookOptions.MaxUrlLength)
         {
-            errors["webhook.url"] = [$"'webhook.url' may be at most {WebhookOptions.MaxUrlLength} characters; got {Url.Length}."];
+            errors["webhook.url"] = [$"'webhook.url' may be at most {WebhookOptions.MaxUrlLength} characters; got {url.Length}."];
         }
-        else if (!Uri.TryCreate(Url, UriKind.Absolute, out target) || target.IsFile || target.IsUnc || string.IsNullOrEmpty(target.Host))
+        else if (!Uri.TryCreate(url, UriKind.Absolute, out target) || target.IsFile || target.IsUnc || string.IsNullOrEmpty(target.Host))
         {
             errors["webhook.url"] = ["'webhook.url' must be an absolute http or https URL."];
         }
@@ -61,11 +55,11 @@ public sealed record WebhookRequest
             : (new JobWebhook(target.AbsoluteUri, events, outbox), errors);
     }
 
-    private List<string>? ValidateEvents(Dictionary<string, string[]> errors)
+    private static List<string>? ValidateEvents(JsonElement? requested, Dictionary<string, string[]> errors)
     {
         const string Expected = "'webhook.events' must be \"all\" or a non-empty array of event types";
         var known = string.Join(", ", KnownEvents);
-        if (Events is not { } events || events.ValueKind == JsonValueKind.Null)
+        if (requested is not { } events || events.ValueKind == JsonValueKind.Null)
         {
             return [.. DefaultEvents];
         }

@@ -1,7 +1,6 @@
 using InferenceGateway.Contracts;
-using InferenceGateway.Gateway.Jobs;
 
-namespace InferenceGateway.Gateway.RateLimiting;
+namespace InferenceGateway.Gateway.Jobs;
 
 /// <summary>
 /// The tokens a queued job is charged against its tenant's tokens per minute before it runs, when
