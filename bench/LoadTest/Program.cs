@@ -6,6 +6,7 @@
 // `-- stack`: the whole stack as separate processes against plain ONNX Runtime, CPU-ms per job per process (StackCommand.cs).
 // `-- jobs`: job throughput through the whole stack in this process against bare MiniLmEmbedder (JobThroughput.cs).
 // `-- push`: event recorded -> received by hub and SSE subscribers, against bare Redis pub/sub (PushLatency.cs).
+// `-- writer`: one job's stream writer into its real Redis log, items/s and events (WriterThroughput.cs).
 // `-- edge`: POST /v1/embeddings at the edge against the queued job path and bare ONNX Runtime, and the edge cost model's fit (EdgeLatency.cs).
 using System.Globalization;
 using InferenceGateway.Gateway.Auth;
@@ -15,6 +16,12 @@ using InferenceGateway.Tests.Infrastructure;
 if (args.Length > 0 && args[0] == "push")
 {
     await PushLatency.RunAsync(args);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "writer")
+{
+    await WriterThroughput.RunAsync(args);
     return;
 }
 

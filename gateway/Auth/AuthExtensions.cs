@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace InferenceGateway.Gateway.Auth;
 
@@ -15,7 +16,8 @@ public static class AuthExtensions
             .BindConfiguration(AuthOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.AddSingleton<ApiKeyVerifier>();
+        // TryAdd: a test may put its own in first (one with a held clock, to show revocation does not wait for the cache's expiry).
+        builder.Services.TryAddSingleton<ApiKeyVerifier>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ApiKeyVerifier>());
         var jwt = JwtOptions.IsEnabled(builder.Configuration);
         var defaultScheme = jwt ? JwtAuthentication.SelectorSchemeName : ApiKeyAuthenticationHandler.SchemeName;

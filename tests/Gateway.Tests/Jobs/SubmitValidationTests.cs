@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Amazon.SQS.Model;
+using InferenceGateway.Contracts;
 using InferenceGateway.Tests.Infrastructure;
 
 namespace InferenceGateway.Tests.Jobs;
@@ -145,15 +147,24 @@ public sealed class SubmitValidationTests
     [Test]
     public async Task Submit_AValidJob_IsEnqueued_SoTheEmptyQueueChecksAboveMeanSomething()
     {
-        var queueName = TestStack.UniqueName("control");
-        await using var gateway = await GatewayServer.StartAsync(TestStack.Configuration(queueName));
-        var key = await gateway.CreateKeyAsync(TestStack.UniqueName("tenant"));
-        using var client = gateway.CreateClient(key);
+        // The gateway under test and the queue the checks above watch: a control on another
+        // gateway's queue would pass even if these checks watched a queue nobody sends to.
+        using var client = _gateway.CreateClient(_key);
 
         using var response = await client.PostAsync("/v1/jobs", ValidJob()).WaitAsync(Timeout);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
-        Assert.That(await QueuedCountAsync(queueName), Is.EqualTo(1));
+        var jobId = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+        Assert.That(await QueuedCountAsync(_queueName), Is.EqualTo(1));
+
+        // Take the message off again, so the queue is empty for the checks that run after this one.
+        using var sqs = TestStack.CreateSqsClient();
+        var url = (await sqs.GetQueueUrlAsync(_queueName).WaitAsync(Timeout)).QueueUrl;
+        var received = await sqs.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = url, WaitTimeSeconds = 5, MessageAttributeNames = ["All"] }).WaitAsync(Timeout);
+        Assert.That(received.Messages, Has.Count.EqualTo(1));
+        Assert.That(received.Messages[0].MessageAttributes[JobMessageAttributes.JobId].StringValue, Is.EqualTo(jobId), "the message is the job just submitted");
+        await sqs.DeleteMessageAsync(url, received.Messages[0].ReceiptHandle).WaitAsync(Timeout);
+        Assert.That(await QueuedCountAsync(_queueName), Is.Zero);
     }
 
     private static StringContent ValidJob() =>

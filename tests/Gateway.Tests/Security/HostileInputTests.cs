@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Tests.Auth;
 using InferenceGateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -36,7 +37,10 @@ public sealed class HostileInputTests
     public async Task StartAsync()
     {
         _queueName = TestStack.UniqueName("hostile");
-        _gateway = await GatewayServer.StartAsync(TestStack.Configuration(_queueName));
+        // The key cache's clock is held: the revoked key below stays cached until the revocation's
+        // pub/sub eviction drops it, so its case fails if that eviction is broken (the cache's own
+        // 1 s expiry cannot rescue it).
+        _gateway = await GatewayServer.StartAsync(TestStack.Configuration(_queueName), builder => KeyCacheClock.Hold(builder));
         var tenant = TestStack.UniqueName("tenant");
         var store = _gateway.Services.GetRequiredService<ApiKeyStore>();
 
@@ -305,7 +309,7 @@ public sealed class HostileInputTests
         return new Answer((int)response.StatusCode, response.Content.Headers.ContentType?.MediaType, await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>The revocation reaches the cache within a second: wait for the 401 with a deadline, never a sleep.</summary>
+    /// <summary>The revocation's eviction reaches the (never expiring) cache within a second: wait for the 401 with a deadline, never a sleep.</summary>
     private static async Task<Answer> RevokedKeyAsync(Target t)
     {
         var deadline = DateTimeOffset.UtcNow.AddSeconds(5);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Tests.Infrastructure;
@@ -42,52 +41,5 @@ public sealed class JobStreamWriterRedisTests
         Assert.That(events.Skip(2).SkipLast(1).Select(e => e.Type), Is.All.EqualTo(JobEventTypes.Chunk));
         var chunks = events.Where(e => e.Type == JobEventTypes.Chunk).Select(e => e.Data!.Value).ToArray();
         Assert.That(JobStreamWriterTests.Concatenated(chunks), Is.EqualTo(vectors), "the same floats, bit for bit, in order");
-    }
-
-    /// <summary>A measurement, not a check: how many items a second one job's writer takes from a producer that never waits, and in how many events.</summary>
-    [Test]
-    [Explicit("measurement; run with --filter Name~WriterThroughput")]
-    public async Task WriterThroughput_AgainstRealRedis()
-    {
-        var store = new RedisJobStore(TestStack.Multiplexer, Options.Create(new JobStoreOptions()), TimeProvider.System);
-        foreach (var (label, count, produce) in new (string, int, Action<JobStreamWriter, int>)[]
-        {
-            ("token (8 chars), producer flat out", 100_000, (w, i) => w.WriteToken("token-" + (i % 100).ToString("00", System.Globalization.CultureInfo.InvariantCulture))),
-            ("chunk (1 x 384 floats), producer flat out", 5_000, (w, i) => w.WriteChunk(i, [new float[384]], 5_000)),
-        })
-        {
-            var jobId = $"job_{Guid.NewGuid():N}";
-            await store.CreateAsync(jobId, "bench", "all-minilm-l6-v2", DateTimeOffset.UtcNow);
-            var clock = Stopwatch.StartNew();
-            await using var writer = new JobStreamWriter(jobId, 1, new RedisJobEventLog(store), new StreamingOptions(), TimeProvider.System, NullLogger.Instance);
-            for (var i = 0; i < count; i++)
-            {
-                produce(writer, i);
-            }
-
-            var produced = clock.Elapsed;
-            await writer.CompleteAsync().WaitAsync(TimeSpan.FromMinutes(2));
-            var total = clock.Elapsed;
-            TestContext.Out.WriteLine(
-                $"{label}: {count} items produced in {produced.TotalMilliseconds:F0} ms, all in Redis after {total.TotalMilliseconds:F0} ms " +
-                $"({count / total.TotalSeconds:F0} items/s) as {writer.AppendedEvents} events ({writer.AppendedEvents / total.TotalSeconds:F0} appends/s)");
-
-            // Paced: one item per millisecond, as a fast token generator would produce them.
-            jobId = $"job_{Guid.NewGuid():N}";
-            await store.CreateAsync(jobId, "bench", "all-minilm-l6-v2", DateTimeOffset.UtcNow);
-            await using var paced = new JobStreamWriter(jobId, 1, new RedisJobEventLog(store), new StreamingOptions(), TimeProvider.System, NullLogger.Instance);
-            clock.Restart();
-            for (var i = 0; i < 2000; i++)
-            {
-                produce(paced, i);
-                if (i % 10 == 9)
-                {
-                    await Task.Delay(10);
-                }
-            }
-
-            await paced.CompleteAsync().WaitAsync(TimeSpan.FromMinutes(2));
-            TestContext.Out.WriteLine($"{label}, paced ~1/ms: 2000 items as {paced.AppendedEvents} events in {clock.Elapsed.TotalMilliseconds:F0} ms");
-        }
     }
 }

@@ -21,6 +21,47 @@ internal static class DirectJobs
     public static string[] LongTexts(int count) =>
         [.. Enumerable.Range(0, count).Select(i => string.Join(' ', Enumerable.Range(0, 300).Select(w => $"word{((i * 7) + w) % 97}")))];
 
+    /// <summary>
+    /// The most <see cref="LongTexts"/> one job may hold here: their message stays under the queue's
+    /// 1 MiB limit (about 2.1 kB a text).
+    /// </summary>
+    public const int MaxLongTexts = 448;
+
+    /// <summary>
+    /// This machine's model rate, measured through the worker under test: runs two jobs of
+    /// <paramref name="count"/> long texts, one after the other, and returns the faster one's model
+    /// time per text in milliseconds (the first pays for a cold model and JIT). Tests that need a run
+    /// of a given length size their job from it instead of assuming a slow machine.
+    /// </summary>
+    public static async Task<double> MeasureMsPerLongTextAsync(RedisJobStore store, IAmazonSQS sqs, string queueUrl, TimeSpan timeout, int count = 32)
+    {
+        var fastest = double.MaxValue;
+        for (var round = 0; round < 2; round++)
+        {
+            var job = Message(TestStack.UniqueName("rate"), LongTexts(count));
+            await SubmitAsync(store, sqs, queueUrl, job);
+            var events = await WaitForAsync(store, job.JobId, timeout);
+            Assert.That(events[^1].Type, Is.EqualTo(JobEventTypes.Completed), "the rate-measuring job completed");
+            var record = await store.GetAsync(job.JobId);
+            fastest = Math.Min(fastest, Math.Max(record!.Metrics.ExecutionMs ?? 0, 1) / count);
+        }
+
+        TestContext.Out.WriteLine($"model rate here: {fastest:F1} ms per long text (the faster of 2 jobs of {count})");
+        return fastest;
+    }
+
+    /// <summary>
+    /// How many long texts, in whole slices of <paramref name="slice"/>, make at least
+    /// <paramref name="modelTime"/> at <paramref name="msPerText"/>: no fewer than 256 (what these
+    /// tests used before, enough on a slow machine), no more than <see cref="MaxLongTexts"/>.
+    /// </summary>
+    public static int LongTextsFor(TimeSpan modelTime, double msPerText, int slice = 32)
+    {
+        var texts = Math.Max(256, (int)Math.Ceiling(modelTime.TotalMilliseconds / msPerText));
+        var slices = (texts + slice - 1) / slice;
+        return Math.Min(slices * slice, MaxLongTexts / slice * slice);
+    }
+
     public static JobMessage Message(string tenant, IReadOnlyList<string> texts, int? executionTimeoutMs = null, DateTimeOffset? expiresAt = null) => new()
     {
         SchemaVersion = JobMessage.CurrentSchemaVersion,

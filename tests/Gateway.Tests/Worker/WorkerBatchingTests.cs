@@ -91,10 +91,13 @@ public sealed class WorkerBatchingTests
             ["Worker:MonitorDeadLetterQueue"] = "false",
         });
         var (configuration, store, urls, sqs) = stack;
-        var job = DirectJobs.Message(TestStack.UniqueName("t"), DirectJobs.LongTexts(256));
         using var tampering = new TamperingSqs();
-        tampering.SpoilExtensions(job.JobId, 1);
         await using var worker = await WorkerServer.StartAsync(configuration, services => services.AddSingleton<IAmazonSQS>(tampering));
+
+        // A run of about twice the visibility timeout on this machine, whatever its speed.
+        var msPerText = await DirectJobs.MeasureMsPerLongTextAsync(store, sqs, urls.Jobs, Timeout);
+        var job = DirectJobs.Message(TestStack.UniqueName("t"), DirectJobs.LongTexts(DirectJobs.LongTextsFor(TimeSpan.FromSeconds(8), msPerText)));
+        tampering.SpoilExtensions(job.JobId, 1);
 
         await DirectJobs.SubmitAsync(store, sqs, urls.Jobs, job);
         var events = await DirectJobs.WaitForAsync(store, job.JobId, Timeout);

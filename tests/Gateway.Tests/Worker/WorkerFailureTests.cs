@@ -58,7 +58,10 @@ public sealed class WorkerFailureTests
         // Two workers on one queue: a message whose visibility lapsed would go to the idle one.
         await using var first = await WorkerServer.StartAsync(configuration);
         await using var second = await WorkerServer.StartAsync(configuration);
-        var job = DirectJobs.Message(TestStack.UniqueName("t"), DirectJobs.LongTexts(256));
+
+        // A run of about twice the visibility timeout on this machine, whatever its speed.
+        var msPerText = await DirectJobs.MeasureMsPerLongTextAsync(store, sqs, urls.Jobs, Timeout);
+        var job = DirectJobs.Message(TestStack.UniqueName("t"), DirectJobs.LongTexts(DirectJobs.LongTextsFor(TimeSpan.FromSeconds(8), msPerText)));
         await DirectJobs.SubmitAsync(store, sqs, urls.Jobs, job);
         var events = await DirectJobs.WaitForAsync(store, job.JobId, Timeout);
 
