@@ -43,7 +43,8 @@ Usage: ./dev.sh <command> [args]
   up      build, start redis, sqs (fauxqs), gateway and worker on 127.0.0.1 in the foreground;
           writes .local/stack.env; Ctrl-C stops everything
   demo    start the stack in the background, submit a sample job with tools/JobClient, stop
-  test    run the test suite (extra args go to 'dotnet test', e.g. --filter Name~Embedding)
+  test    run the test projects (tests/*.Tests), one summary line for all of them (extra args
+          go to each 'dotnet test', e.g. --filter Name~Embedding)
   bench   run the standard benchmarks and print a markdown report (--quick: a reduced set,
           under 3 minutes; --only stack,submit,coldstart,proxy,push: some sections; --set
           KEY=VALUE: a setting for every gateway and worker it starts); the report is also kept
@@ -336,8 +337,17 @@ cmd_test() {
   local results="$LOCAL_DIR/test-results" rc=0
   mkdir -p "$results"
   find "$results" -name '*.trx' -delete
-  dotnet test Gateway.sln -c Release --logger "trx;LogFileName=results.trx" --results-directory "$results" \
-    --logger "console;verbosity=normal" "$@" || rc=$?
+  log "building Gateway.sln (Release)"
+  dotnet build Gateway.sln -c Release -nologo -v q >&2 || die "build failed (see the errors above)"
+  # One project at a time (tests/*/*.Tests.csproj), each writing its own .trx: a shared file name
+  # would be overwritten by the next project. A --filter that matches nothing in a project is fine.
+  local project name
+  for project in tests/*/*.Tests.csproj; do
+    name=$(basename "$project" .csproj)
+    log "testing $name"
+    dotnet test "$project" -c Release --no-build --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
+      --logger "console;verbosity=normal" "$@" || rc=$?
+  done
 
   local total=0 passed=0 failed=0 skipped=0 f
   while IFS= read -r f; do

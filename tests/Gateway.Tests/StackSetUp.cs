@@ -1,8 +1,9 @@
 using InferenceGateway.Tests.Infrastructure;
+using InferenceGateway.Tests.TextGeneration;
 
 namespace InferenceGateway.Tests;
 
-/// <summary>Starts the shared real components once for every test in the assembly.</summary>
+/// <summary>Starts the shared real components once for every test in the assembly; removes the tiny model's folder, if a test wrote it, at the end.</summary>
 [SetUpFixture]
 public sealed class StackSetUp
 {
@@ -10,5 +11,9 @@ public sealed class StackSetUp
     public Task StartAsync() => TestStack.StartAsync();
 
     [OneTimeTearDown]
-    public Task StopAsync() => TestStack.StopAsync();
+    public async Task StopAsync()
+    {
+        await TestStack.StopAsync();
+        TinyModel.DeleteIfWritten();
+    }
 }

@@ -100,8 +100,8 @@ public sealed class ChatCompletionsTests
             Assert.That(message.Input.Texts, Is.Null);
         });
 
-        var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
-        var first = await NextDataAsync(reader, cts.Token);
+        var reader = new SseReader(await response.Content.ReadAsStreamAsync(cts.Token));
+        var first = await reader.ReadDataAsync(cts.Token);
         Assert.That(first, Is.Not.Null);
         var role = JsonDocument.Parse(first!).RootElement;
         Assert.Multiple(() =>
@@ -121,7 +121,7 @@ public sealed class ChatCompletionsTests
         var content = new List<string>();
         var frames = new List<JsonElement>();
         string? data;
-        while ((data = await NextDataAsync(reader, cts.Token)) is not null && data != "[DONE]")
+        while ((data = await reader.ReadDataAsync(cts.Token)) is not null && data != "[DONE]")
         {
             frames.Add(JsonDocument.Parse(data).RootElement);
         }
@@ -166,7 +166,7 @@ public sealed class ChatCompletionsTests
             await CompleteAsync(jobId, "Hello", FinishReasons.Stop, new TokenUsage(1, 3, 4));
 
             var pieces = new List<string>();
-            while (await NextDataAsync(reader, cts.Token) is { } data && data != "[DONE]")
+            while (await reader.ReadDataAsync(cts.Token) is { } data && data != "[DONE]")
             {
                 var choices = JsonDocument.Parse(data).RootElement.GetProperty("choices");
                 if (choices.GetArrayLength() > 0 && choices[0].GetProperty("delta").TryGetProperty("content", out var piece))
@@ -191,7 +191,7 @@ public sealed class ChatCompletionsTests
             await AppendAsync(jobId, JobEventTypes.Token, """{"index":0,"count":2,"text":"Bye"}""");
 
             var frames = new List<string>();
-            while (await NextDataAsync(reader, cts.Token) is { } data)
+            while (await reader.ReadDataAsync(cts.Token) is { } data)
             {
                 frames.Add(data);
             }
@@ -202,15 +202,15 @@ public sealed class ChatCompletionsTests
         }
     }
 
-    private async Task<(string JobId, StreamReader Reader, CancellationTokenSource Cts)> OpenStreamAsync()
+    private async Task<(string JobId, SseReader Reader, CancellationTokenSource Cts)> OpenStreamAsync()
     {
         var client = _gateway.CreateClient(_key);
         var cts = new CancellationTokenSource(Timeout);
         var request = Post(new { model = Model, messages = new[] { new { role = "user", content = "Hi" } }, stream = true });
         var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
         var jobId = response.Headers.GetValues("X-Job-Id").Single();
-        var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
-        Assert.That(await NextDataAsync(reader, cts.Token), Does.Contain("\"role\":\"assistant\""));
+        var reader = new SseReader(await response.Content.ReadAsStreamAsync(cts.Token));
+        Assert.That(await reader.ReadDataAsync(cts.Token), Does.Contain("\"role\":\"assistant\""));
         return (jobId, reader, cts);
     }
 
@@ -222,14 +222,14 @@ public sealed class ChatCompletionsTests
         using var request = Post(new { model = Model, messages = new[] { new { role = "user", content = "Hi" } }, stream = true });
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
         var jobId = response.Headers.GetValues("X-Job-Id").Single();
-        var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
-        Assert.That(await NextDataAsync(reader, cts.Token), Does.Contain("\"role\":\"assistant\""));
+        var reader = new SseReader(await response.Content.ReadAsStreamAsync(cts.Token));
+        Assert.That(await reader.ReadDataAsync(cts.Token), Does.Contain("\"role\":\"assistant\""));
 
         await AppendAsync(jobId, JobEventTypes.Token, """{"index":0,"count":1,"text":"Hel"}""");
         await _store.FailAsync(jobId, new JobError("inference_error", "The model failed on this input (OnnxRuntimeException)."));
 
         var frames = new List<string>();
-        while (await NextDataAsync(reader, cts.Token) is { } data)
+        while (await reader.ReadDataAsync(cts.Token) is { } data)
         {
             frames.Add(data);
         }
@@ -254,8 +254,8 @@ public sealed class ChatCompletionsTests
         using (var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token))
         {
             jobId = response.Headers.GetValues("X-Job-Id").Single();
-            var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
-            Assert.That(await NextDataAsync(reader, cts.Token), Does.Contain("\"role\":\"assistant\""));
+            var reader = new SseReader(await response.Content.ReadAsStreamAsync(cts.Token));
+            Assert.That(await reader.ReadDataAsync(cts.Token), Does.Contain("\"role\":\"assistant\""));
         }
 
         // Disposed mid-stream: the gateway notices, and the queued job ends cancelled.
@@ -488,20 +488,6 @@ public sealed class ChatCompletionsTests
     }
 
     private static HttpRequestMessage Post(object body) => new(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(body) };
-
-    /// <summary>The next <c>data:</c> of an SSE body (comments skipped), or null at its end.</summary>
-    private static async Task<string?> NextDataAsync(StreamReader reader, CancellationToken cancellationToken)
-    {
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
-        {
-            if (line.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                return line["data: ".Length..];
-            }
-        }
-
-        return null;
-    }
 
     /// <summary>
     /// Takes the message of the job <paramref name="jobIdOrMarker"/> off the queue, as a worker would

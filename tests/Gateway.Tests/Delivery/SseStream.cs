@@ -1,29 +1,31 @@
 using System.Globalization;
 using System.Text.Json;
 using InferenceGateway.Contracts;
+using InferenceGateway.Tests.Infrastructure;
 
 namespace InferenceGateway.Tests.Delivery;
 
 /// <summary>
-/// A Server-Sent Events client read frame by frame, as a browser's EventSource would: it sends
-/// <c>Last-Event-ID</c> to resume, and keeps the comments it saw (keep-alives, reasons for ending).
+/// A job's event stream over Server-Sent Events, read event by event (<see cref="SseReader"/>) as a
+/// browser's EventSource would: it sends <c>Last-Event-ID</c> to resume, and keeps the comments it
+/// saw (keep-alives, reasons for ending).
 /// </summary>
 internal sealed class SseStream : IAsyncDisposable
 {
     private readonly HttpResponseMessage _response;
-    private readonly StreamReader _reader;
+    private readonly SseReader _reader;
 
-    private SseStream(HttpResponseMessage response, StreamReader reader)
+    private SseStream(HttpResponseMessage response, SseReader reader)
     {
         _response = response;
         _reader = reader;
     }
 
     /// <summary>Comment lines seen so far (safe to read while a read is in progress).</summary>
-    public System.Collections.Concurrent.ConcurrentQueue<string> Comments { get; } = new();
+    public System.Collections.Concurrent.ConcurrentQueue<string> Comments => _reader.Comments;
 
-    /// <summary>The reconnection delay the server asked for with <c>retry:</c>, if it did.</summary>
-    public int? Retry { get; private set; }
+    /// <summary>The reconnection delay the server asked for with <c>retry:</c>, in milliseconds, if it did.</summary>
+    public int? Retry => _reader.ReconnectionInterval is { } interval ? (int)interval.TotalMilliseconds : null;
 
     public static async Task<SseStream> OpenAsync(HttpClient client, string jobId, long? lastEventId, CancellationToken cancellationToken)
     {
@@ -42,51 +44,21 @@ internal sealed class SseStream : IAsyncDisposable
         }
 
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        return new SseStream(response, new StreamReader(stream));
+        return new SseStream(response, new SseReader(stream));
     }
 
     /// <summary>The next event, or null when the server ended the stream.</summary>
     public async Task<JobEvent?> ReadAsync(CancellationToken cancellationToken)
     {
-        string? id = null, type = null, data = null;
-        while (await _reader.ReadLineAsync(cancellationToken) is { } line)
+        if (await _reader.ReadAsync(cancellationToken) is not { } item)
         {
-            if (line.Length == 0)
-            {
-                if (data is null)
-                {
-                    continue; // a comment or retry block
-                }
-
-                var jobEvent = JsonSerializer.Deserialize(data, ContractsJsonContext.Default.JobEvent)!;
-                Assert.That(id, Is.EqualTo(jobEvent.Seq.ToString(CultureInfo.InvariantCulture)), "the SSE id is the event's seq");
-                Assert.That(type, Is.EqualTo(jobEvent.Type), "the SSE event name is the event's type");
-                return jobEvent;
-            }
-
-            if (line.StartsWith(':'))
-            {
-                Comments.Enqueue(line[1..].Trim());
-            }
-            else if (line.StartsWith("retry: ", StringComparison.Ordinal))
-            {
-                Retry = int.Parse(line[7..], CultureInfo.InvariantCulture);
-            }
-            else if (line.StartsWith("id: ", StringComparison.Ordinal))
-            {
-                id = line[4..];
-            }
-            else if (line.StartsWith("event: ", StringComparison.Ordinal))
-            {
-                type = line[7..];
-            }
-            else if (line.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                data = line[6..];
-            }
+            return null;
         }
 
-        return null;
+        var jobEvent = JsonSerializer.Deserialize(item.Data, ContractsJsonContext.Default.JobEvent)!;
+        Assert.That(item.EventId, Is.EqualTo(jobEvent.Seq.ToString(CultureInfo.InvariantCulture)), "the SSE id is the event's seq");
+        Assert.That(item.EventType, Is.EqualTo(jobEvent.Type), "the SSE event name is the event's type");
+        return jobEvent;
     }
 
     /// <summary>Reads until the server ends the stream.</summary>
@@ -101,10 +73,9 @@ internal sealed class SseStream : IAsyncDisposable
         return events;
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        _reader.Dispose();
+        await _reader.DisposeAsync();
         _response.Dispose();
-        return ValueTask.CompletedTask;
     }
 }

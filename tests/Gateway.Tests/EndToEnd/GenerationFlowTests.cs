@@ -74,19 +74,13 @@ public sealed class GenerationFlowTests
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await ErrorOf(response));
         var jobId = response.Headers.GetValues("X-Job-Id").Single();
-        var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
+        await using var reader = new SseReader(await response.Content.ReadAsStreamAsync(cts.Token));
         var content = new StringBuilder();
         var chunks = 0;
         string? finishReason = null;
         JsonElement usage = default;
-        while (await reader.ReadLineAsync(cts.Token) is { } line)
+        while (await reader.ReadDataAsync(cts.Token) is { } data)
         {
-            if (!line.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var data = line["data: ".Length..];
             if (data == "[DONE]")
             {
                 break;

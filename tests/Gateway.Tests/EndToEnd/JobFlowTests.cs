@@ -202,11 +202,6 @@ public sealed class JobFlowTests
     private static string StripTraceId(string problem) =>
         System.Text.RegularExpressions.Regex.Replace(problem, "\"traceId\":\"[^\"]*\"", string.Empty);
 
-    private static (string Id, string Type)[] Frames(string sse) =>
-        [.. sse.Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
-            .Select(frame => frame.Split('\n'))
-            .Where(lines => !lines.All(l => l.StartsWith("retry: ", StringComparison.Ordinal) || l.StartsWith(':'))) // the reconnect hint, comments
-            .Select(lines => (
-                lines.Single(l => l.StartsWith("id: ", StringComparison.Ordinal))[4..],
-                lines.Single(l => l.StartsWith("event: ", StringComparison.Ordinal))[7..]))];
+    private static (string? Id, string Type)[] Frames(string sse) =>
+        [.. SseReader.Parse(sse).Select(frame => (frame.EventId, frame.EventType))];
 }

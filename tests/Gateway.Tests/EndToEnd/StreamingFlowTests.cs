@@ -224,11 +224,7 @@ public sealed class StreamingFlowTests
     }
 
     private static List<JobEvent> SseEvents(string sse) =>
-        [.. sse.Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
-            .Select(frame => frame.Split('\n'))
-            .Where(lines => lines.Any(l => l.StartsWith("data: ", StringComparison.Ordinal))) // not the retry hint or a keep-alive
-            .Select(lines => lines.Single(l => l.StartsWith("data: ", StringComparison.Ordinal))[6..])
-            .Select(data => JsonSerializer.Deserialize(data, ContractsJsonContext.Default.JobEvent)!)];
+        [.. SseReader.Parse(sse).Select(frame => JsonSerializer.Deserialize(frame.Data, ContractsJsonContext.Default.JobEvent)!)];
 
     private static Task SendAsync(ClientWebSocket socket, string message, CancellationToken cancellationToken) =>
         socket.SendAsync(Encoding.UTF8.GetBytes(message + RecordSeparator), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);

@@ -7,7 +7,7 @@ using InferenceGateway.Tools.TinyModels;
 namespace InferenceGateway.Tests.TextGeneration;
 
 /// <summary>The tiny generated model, written once per test run into a temp folder, and generators over it.</summary>
-internal static class TinyModel
+public static class TinyModel
 {
     private static readonly Lazy<string> Folder = new(() =>
     {
@@ -49,12 +49,4 @@ internal static class TinyModel
 
         return copy;
     }
-}
-
-/// <summary>Removes the tiny model's folder after the namespace's tests.</summary>
-[SetUpFixture]
-public sealed class TinyModelCleanup
-{
-    [OneTimeTearDown]
-    public void DeleteFolder() => TinyModel.DeleteIfWritten();
 }

@@ -10,7 +10,7 @@ namespace InferenceGateway.Tests.Worker;
 /// recorded, <see cref="Answer"/> may hold it open, throw (the whole call fails) or name entries to
 /// fail (<c>ReceiptHandleIsInvalid</c>). Any other call goes to an address where nothing listens.
 /// </summary>
-internal sealed class FakeSqs()
+public sealed class FakeSqs()
     : AmazonSQSClient(new BasicAWSCredentials("test", "test"), new AmazonSQSConfig { ServiceURL = "http://127.0.0.1:9", AuthenticationRegion = "us-east-1", MaxErrorRetry = 0 })
 {
     private int _inFlight;
