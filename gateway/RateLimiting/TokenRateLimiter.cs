@@ -38,7 +38,7 @@ public sealed class TokenRateLimiter(
         return 1
         """;
 
-    private long _lastFallbackLog;
+    private readonly FallbackLog _fallbackLog = new(time, logger);
 
     /// <summary>
     /// Charges <paramref name="tokens"/> to <paramref name="tenant"/>'s per-minute bucket of its
@@ -84,7 +84,7 @@ public sealed class TokenRateLimiter(
     public TokenDecision Fallback(string tenant, long tokens, long limit, Exception failure)
     {
         var policy = options.CurrentValue.WhenRedisDown;
-        LogFallback(failure, policy);
+        _fallbackLog.Write(failure, policy);
         if (policy == RedisDownPolicy.Deny)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
@@ -131,7 +131,7 @@ public sealed class TokenRateLimiter(
         }
         catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
         {
-            LogFallback(ex, options.CurrentValue.WhenRedisDown);
+            _fallbackLog.Write(ex, options.CurrentValue.WhenRedisDown);
         }
     }
 
@@ -141,18 +141,6 @@ public sealed class TokenRateLimiter(
         var (allowed, remaining, retryAfter, _) = localLimiter.Acquire(KeyOf(tenant), interval, tokens, limit);
         return new TokenDecision(allowed, limit, remaining, retryAfter, Local: true);
     }
-
-    private void LogFallback(Exception exception, RedisDownPolicy policy)
-    {
-        var now = time.GetTimestamp();
-        var last = Interlocked.Read(ref _lastFallbackLog);
-        if (last == 0 || time.GetElapsedTime(last, now) > TimeSpan.FromSeconds(10))
-        {
-            Interlocked.Exchange(ref _lastFallbackLog, now);
-            Log.RateLimitFallback(logger, exception, policy.ToString());
-        }
-    }
-
 }
 
 /// <summary>A token limiter's answer.</summary>
