@@ -71,6 +71,7 @@ public static class WorkerHostBuilderExtensions
             sp.GetRequiredService<IAmazonSQS>(),
             TimeSpan.FromMilliseconds(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.DeleteWindowMs),
             sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<JobMessageHandler>();
         builder.Services.AddHostedService<SqsEventSource>();
         builder.Services.AddHostedService<DeadLetterMonitor>();
         builder.Services.AddSingleton<WorkerRegistration>();
