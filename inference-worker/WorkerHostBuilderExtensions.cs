@@ -59,6 +59,7 @@ public static class WorkerHostBuilderExtensions
         builder.Services.AddSingleton<JobStreams>();
         builder.Services.AddSingleton<JobCancellations>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobCancellations>());
+        builder.Services.AddSingleton<JobModelRunner>();
         builder.Services.AddMediator(mediator =>
         {
             mediator.AddConsumer<InferenceConsumer>();
