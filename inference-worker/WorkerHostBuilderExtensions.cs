@@ -59,6 +59,7 @@ public static class WorkerHostBuilderExtensions
         builder.Services.AddSingleton<JobStreams>();
         builder.Services.AddSingleton<JobCancellations>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobCancellations>());
+        builder.Services.AddSingleton<JobModelRunner>();
         builder.Services.AddMediator(mediator =>
         {
             mediator.AddConsumer<InferenceConsumer>();
@@ -71,6 +72,7 @@ public static class WorkerHostBuilderExtensions
             sp.GetRequiredService<IAmazonSQS>(),
             TimeSpan.FromMilliseconds(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.DeleteWindowMs),
             sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<JobMessageHandler>();
         builder.Services.AddHostedService<SqsEventSource>();
         builder.Services.AddHostedService<DeadLetterMonitor>();
         builder.Services.AddSingleton<WorkerRegistration>();

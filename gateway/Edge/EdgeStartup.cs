@@ -7,13 +7,11 @@ namespace InferenceGateway.Gateway.Edge;
 /// Loads the edge models in the background as the gateway starts (it listens at once; <c>/readyz</c>
 /// answers 503 with <c>edge: loading</c> until they are in memory), then publishes them to the
 /// <see cref="ModelRegistry"/> with <c>"placement": "edge"</c> and a heartbeat every
-/// <see cref="Interval"/>, so <c>GET /v1/models</c> on any gateway shows where each model runs.
+/// <see cref="RegistryHeartbeat.Interval"/>, so <c>GET /v1/models</c> on any gateway shows where each model runs.
 /// Leaves the registry on stop.
 /// </summary>
 public sealed class EdgeStartup(EdgeModels models, ModelRegistry registry, TimeProvider time, ILogger<EdgeStartup> logger) : BackgroundService
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
-
     /// <summary>This gateway's id in the registry.</summary>
     public string InstanceId { get; } = $"gw-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..Math.Min(Environment.MachineName.Length + 24, 100)];
 
@@ -44,25 +42,12 @@ public sealed class EdgeStartup(EdgeModels models, ModelRegistry registry, TimeP
             return;
         }
 
-        using var timer = new PeriodicTimer(Interval, time);
-        try
-        {
-            do
-            {
-                await PublishAsync();
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping: StopAsync leaves the registry.
-        }
+        await RegistryHeartbeat.RunAsync(PublishAsync, time, stoppingToken);
     }
 
     /// <summary>One heartbeat for every edge model.</summary>
-    public async Task PublishAsync()
-    {
-        try
+    public Task PublishAsync() => RegistryHeartbeat.TryAsync(
+        async () =>
         {
             foreach (var spec in models.Specs)
             {
@@ -76,28 +61,15 @@ public sealed class EdgeStartup(EdgeModels models, ModelRegistry registry, TimeP
 
                 await registry.HeartbeatEdgeAsync(InstanceId, spec.Name, json.ToJsonString());
             }
-        }
-        catch (Exception ex)
-        {
-            EdgeLog.RegistrationFailed(logger, ex);
-        }
-    }
+        },
+        ex => EdgeLog.RegistrationFailed(logger, ex));
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        if (!models.Any)
+        if (models.Any)
         {
-            return;
-        }
-
-        try
-        {
-            await registry.LeaveEdgeAsync(InstanceId, models.Specs.Select(s => s.Name));
-        }
-        catch (Exception ex)
-        {
-            EdgeLog.RegistrationFailed(logger, ex);
+            await RegistryHeartbeat.TryAsync(() => registry.LeaveEdgeAsync(InstanceId, models.Specs.Select(s => s.Name)), ex => EdgeLog.RegistrationFailed(logger, ex));
         }
     }
 }

@@ -30,38 +30,28 @@ public sealed class TenantAdmission(
     //       [6] job id to reserve ('' : none), [7] now ms (gateway clock, as ActiveJobs), [8] lease ms, [9] cap (0: none).
     // Returns {request allowed (-1 not asked), remaining, retry-after µs, reset µs,
     //          tokens allowed (-1 not asked), remaining, retry-after µs, reserved (-1 not asked)}.
-    private const string Script = """
+    private const string Script = GcraScript.Functions + """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
         local r = {-1, 0, 0, 0, -1, 0, 0, -1}
         local rinterval = tonumber(ARGV[1])
         if rinterval > 0 then
-          local tolerance = rinterval * tonumber(ARGV[2])
-          local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-          if tat < now then tat = now end
-          local next_tat = tat + rinterval
-          local allow_at = next_tat - tolerance
-          if allow_at > now then
-            r[1] = 0; r[3] = allow_at - now; r[4] = tat - now
+          local allowed, remaining, retry_after, reset, next_tat = gcra(KEYS[1], rinterval, 1, tonumber(ARGV[2]), now)
+          r[1] = allowed; r[3] = retry_after; r[4] = reset
+          if allowed == 0 then
             return r
           end
-          redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil((next_tat - now) / 1000) + 1)
-          r[1] = 1; r[2] = math.floor((tolerance - (next_tat - now)) / rinterval); r[4] = next_tat - now
+          gcra_take(KEYS[1], next_tat, now)
+          r[2] = remaining
         end
         local tinterval = tonumber(ARGV[3])
         local tokens_tat = nil
         if tinterval > 0 then
-          local cost = math.ceil(tinterval * tonumber(ARGV[4]))
-          local tolerance = math.ceil(tinterval * tonumber(ARGV[5]))
-          local tat = tonumber(redis.call('GET', KEYS[2]) or now)
-          if tat < now then tat = now end
-          local next_tat = tat + cost
-          local allow_at = next_tat - tolerance
-          if allow_at > now then
-            r[5] = 0; r[6] = math.floor((tolerance - (tat - now)) / tinterval); r[7] = allow_at - now
+          local allowed, remaining, retry_after, _, next_tat = gcra(KEYS[2], tinterval, tonumber(ARGV[4]), tonumber(ARGV[5]), now)
+          r[5] = allowed; r[6] = remaining; r[7] = retry_after
+          if allowed == 0 then
             return r
           end
-          r[5] = 1; r[6] = math.floor((tolerance - (next_tat - now)) / tinterval)
           tokens_tat = next_tat
         end
         if ARGV[6] ~= '' then
@@ -76,7 +66,7 @@ public sealed class TenantAdmission(
           r[8] = 1
         end
         if tokens_tat then
-          redis.call('SET', KEYS[2], tokens_tat, 'PX', math.ceil((tokens_tat - now) / 1000) + 1)
+          gcra_take(KEYS[2], tokens_tat, now)
         end
         return r
         """;

@@ -16,7 +16,7 @@ public sealed class TenantRateLimiter(
     TimeProvider time,
     ILogger<TenantRateLimiter> logger)
 {
-    private long _lastFallbackLog;
+    private readonly FallbackLog _fallbackLog = new(time, logger);
 
     /// <summary>The decision, or null when the caller has no tenant or the policy lets everything through.</summary>
     public async Task<RateDecision?> AcquireAsync(ClaimsPrincipal user, string bucketName)
@@ -54,23 +54,12 @@ public sealed class TenantRateLimiter(
     public RateDecision? Fallback(string tenant, RateBucket bucket, Exception failure)
     {
         var policy = options.CurrentValue.WhenRedisDown;
-        LogFallback(failure, policy);
+        _fallbackLog.Write(failure, policy);
         if (policy == RedisDownPolicy.Deny)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
 
         return policy == RedisDownPolicy.Local ? localLimiter.Acquire(tenant, bucket) : null;
-    }
-
-    private void LogFallback(Exception exception, RedisDownPolicy policy)
-    {
-        var now = time.GetTimestamp();
-        var last = Interlocked.Read(ref _lastFallbackLog);
-        if (last == 0 || time.GetElapsedTime(last, now) > TimeSpan.FromSeconds(10))
-        {
-            Interlocked.Exchange(ref _lastFallbackLog, now);
-            Log.RateLimitFallback(logger, exception, policy.ToString());
-        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using InferenceGateway.Gateway.Problems;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -16,6 +15,7 @@ namespace InferenceGateway.Gateway.RateLimiting;
 /// </summary>
 public sealed class TokenRateLimiter(
     IConnectionMultiplexer redis,
+    LocalRateLimiter localLimiter,
     IOptionsMonitor<RateLimitOptions> options,
     TimeProvider time,
     ILogger<TokenRateLimiter> logger)
@@ -38,8 +38,7 @@ public sealed class TokenRateLimiter(
         return 1
         """;
 
-    private readonly ConcurrentDictionary<string, LocalBucket> _local = new(StringComparer.Ordinal);
-    private long _lastFallbackLog;
+    private readonly FallbackLog _fallbackLog = new(time, logger);
 
     /// <summary>
     /// Charges <paramref name="tokens"/> to <paramref name="tenant"/>'s per-minute bucket of its
@@ -85,7 +84,7 @@ public sealed class TokenRateLimiter(
     public TokenDecision Fallback(string tenant, long tokens, long limit, Exception failure)
     {
         var policy = options.CurrentValue.WhenRedisDown;
-        LogFallback(failure, policy);
+        _fallbackLog.Write(failure, policy);
         if (policy == RedisDownPolicy.Deny)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
@@ -122,14 +121,7 @@ public sealed class TokenRateLimiter(
         var interval = IntervalOf(limit);
         if (charge.Local)
         {
-            if (_local.TryGetValue(tenant, out var local))
-            {
-                lock (local)
-                {
-                    local.Tat = Math.Max(time.GetUtcNow().ToUnixTimeMilliseconds() * 1000.0, local.Tat - (interval * tokens));
-                }
-            }
-
+            localLimiter.Refund(KeyOf(tenant), interval, tokens);
             return;
         }
 
@@ -139,45 +131,15 @@ public sealed class TokenRateLimiter(
         }
         catch (Exception ex) when (ProblemsExtensions.IsDependencyFailure(ex))
         {
-            LogFallback(ex, options.CurrentValue.WhenRedisDown);
+            _fallbackLog.Write(ex, options.CurrentValue.WhenRedisDown);
         }
     }
 
     /// <summary>The same GCRA in this instance alone (each gateway then enforces the whole plan by itself).</summary>
     private TokenDecision ConsumeLocally(string tenant, long tokens, long limit, double interval)
     {
-        var bucket = _local.GetOrAdd(tenant, _ => new LocalBucket());
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds() * 1000.0;
-        var tolerance = interval * limit;
-        lock (bucket)
-        {
-            var tat = Math.Max(bucket.Tat, now);
-            var next = tat + (interval * tokens);
-            var allowAt = next - tolerance;
-            if (allowAt > now)
-            {
-                return new TokenDecision(false, limit, (long)Math.Max(0, (tolerance - (tat - now)) / interval), TimeSpan.FromMicroseconds(allowAt - now), Local: true);
-            }
-
-            bucket.Tat = next;
-            return new TokenDecision(true, limit, (long)Math.Max(0, (tolerance - (next - now)) / interval), TimeSpan.Zero, Local: true);
-        }
-    }
-
-    private void LogFallback(Exception exception, RedisDownPolicy policy)
-    {
-        var now = time.GetTimestamp();
-        var last = Interlocked.Read(ref _lastFallbackLog);
-        if (last == 0 || time.GetElapsedTime(last, now) > TimeSpan.FromSeconds(10))
-        {
-            Interlocked.Exchange(ref _lastFallbackLog, now);
-            Log.RateLimitFallback(logger, exception, policy.ToString());
-        }
-    }
-
-    private sealed class LocalBucket
-    {
-        public double Tat { get; set; }
+        var (allowed, remaining, retryAfter, _) = localLimiter.Acquire(KeyOf(tenant), interval, tokens, limit);
+        return new TokenDecision(allowed, limit, remaining, retryAfter, Local: true);
     }
 }
 

@@ -1,7 +1,4 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -30,6 +27,9 @@ namespace InferenceGateway.Gateway.Webhooks;
 /// to that URL failed without sending, so one dead receiver does not hold up other jobs. An entry taken over from a
 /// dead instance, or read by another instance, may arrive out of that order; receivers order by
 /// <c>data.seq</c>.
+/// <para>This class reads the outbox (new entries, takeovers, rescans of deferred ones, keeping and
+/// giving back); what it holds and in which order is <see cref="WebhookSchedule"/>'s; one entry's
+/// delivery and acknowledgement, <see cref="WebhookEntryDelivery"/>'s.</para>
 /// </remarks>
 public sealed class WebhookDispatcher(
     IConnectionMultiplexer redis,
@@ -42,8 +42,6 @@ public sealed class WebhookDispatcher(
 {
     public const string Group = "webhooks";
 
-    private const string AckAndDelete = "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) return redis.call('XDEL', KEYS[1], ARGV[2])";
-
     /// <summary>
     /// The most entries of one job this instance holds in memory (delivering, or queued behind that
     /// job's earlier one); its later entries stay pending in this consumer's list in Redis, deferred,
@@ -51,26 +49,15 @@ public sealed class WebhookDispatcher(
     /// </summary>
     public const int MaxHeldPerJob = 2;
 
-    private readonly Lock _lock = new();
-    private readonly Dictionary<string, Task> _tails = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _heldByJob = new(StringComparer.Ordinal);
-    private HashSet<string> _deferredJobs = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (string Url, long Seq)> _gaveUp = new(StringComparer.Ordinal);
-    private bool _rescan;
-
-    /// <summary>
-    /// Entries acknowledged while a rescan runs: its pages are read before they are scheduled, so an
-    /// entry can finish (acked, deleted, no longer in flight) between the two; without this the
-    /// rescan would deliver it again. Null while no rescan runs.
-    /// </summary>
-    private HashSet<string>? _ackedDuringRescan;
+    private readonly WebhookSchedule _schedule = new();
+    private WebhookEntryDelivery? _delivery;
 
     /// <summary>This instance's name in the consumer group.</summary>
     public string Consumer { get; } = ConsumerName();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _delivery = new WebhookEntryDelivery(store, secrets, sender, _schedule, logger);
         var settings = options.CurrentValue;
         var outbox = new RedisKey(settings.Outbox);
         using var slots = new SemaphoreSlim(settings.MaxConcurrency);
@@ -91,7 +78,7 @@ public sealed class WebhookDispatcher(
 
                 var found = 0;
                 var keepDue = time.GetUtcNow() >= nextClaim;
-                if (TakeRescan() || (keepDue && HasDeferred()))
+                if (_schedule.TakeRescan() || (keepDue && _schedule.HasDeferred()))
                 {
                     // Deferred entries whose job has room again go out now, in order; the rest are kept.
                     var deferred = await RescanAsync(db, outbox, slots, stoppingToken);
@@ -101,7 +88,7 @@ public sealed class WebhookDispatcher(
                     }
                 }
 
-                var room = backlog - InFlightCount();
+                var room = backlog - _schedule.InFlightCount();
                 if (keepDue)
                 {
                     // Keep what this instance holds, then take over what a dead one left.
@@ -163,11 +150,7 @@ public sealed class WebhookDispatcher(
             }
         }
 
-        Task[] running;
-        lock (_lock)
-        {
-            running = [.. _tails.Values];
-        }
+        var running = _schedule.Running();
 
         // Deliveries in progress stop with the token; their entries stay pending, and are given back
         // (made claimable at once) so another instance takes them over without waiting ClaimAfter.
@@ -198,24 +181,6 @@ public sealed class WebhookDispatcher(
         }
     }
 
-    private bool TakeRescan()
-    {
-        lock (_lock)
-        {
-            var rescan = _rescan;
-            _rescan = false;
-            return rescan;
-        }
-    }
-
-    private bool HasDeferred()
-    {
-        lock (_lock)
-        {
-            return _deferredJobs.Count > 0;
-        }
-    }
-
     /// <summary>
     /// Reads this consumer's pending entries (its history in the group) in order and schedules the
     /// deferred ones whose job has room, keeping each job's order; returns the ids still deferred.
@@ -224,10 +189,7 @@ public sealed class WebhookDispatcher(
     {
         var stillDeferred = new List<RedisValue>();
         var deferredJobs = new HashSet<string>(StringComparer.Ordinal);
-        lock (_lock)
-        {
-            _ackedDuringRescan = new HashSet<string>(StringComparer.Ordinal);
-        }
+        _schedule.BeginRescan();
 
         try
         {
@@ -249,7 +211,7 @@ public sealed class WebhookDispatcher(
                     }
 
                     var jobId = entry["job"].ToString();
-                    if ((deferredJobs.Contains(jobId) || !Schedule(db, outbox, entry, slots, stoppingToken, fromRescan: true)) && IsHeldBack(entry.Id.ToString()))
+                    if ((deferredJobs.Contains(jobId) || !Schedule(db, outbox, entry, slots, stoppingToken, fromRescan: true)) && _schedule.IsHeldBack(entry.Id.ToString()))
                     {
                         deferredJobs.Add(jobId);
                         stillDeferred.Add(entry.Id);
@@ -259,35 +221,11 @@ public sealed class WebhookDispatcher(
         }
         finally
         {
-            lock (_lock)
-            {
-                _ackedDuringRescan = null;
-            }
+            _schedule.EndRescan();
         }
 
-        lock (_lock)
-        {
-            foreach (var job in _deferredJobs)
-            {
-                if (!deferredJobs.Contains(job) && !_heldByJob.ContainsKey(job))
-                {
-                    _gaveUp.Remove(job);
-                }
-            }
-
-            _deferredJobs = deferredJobs;
-        }
-
+        _schedule.SetDeferred(deferredJobs);
         return stillDeferred;
-    }
-
-    /// <summary>Whether an entry a rescan did not schedule still waits: neither in progress here nor finished since the rescan read it.</summary>
-    private bool IsHeldBack(string entryId)
-    {
-        lock (_lock)
-        {
-            return !_inFlight.Contains(entryId) && _ackedDuringRescan?.Contains(entryId) != true;
-        }
     }
 
     private static async Task EnsureGroupAsync(IDatabase db, RedisKey outbox)
@@ -309,23 +247,10 @@ public sealed class WebhookDispatcher(
     /// </summary>
     private async Task KeepAsync(IDatabase db, RedisKey outbox, TimeSpan minIdle)
     {
-        RedisValue[] held;
-        lock (_lock)
-        {
-            held = [.. _inFlight.Select(id => (RedisValue)id)];
-        }
-
+        RedisValue[] held = [.. _schedule.InFlight().Select(id => (RedisValue)id)];
         if (held.Length > 0)
         {
             await db.StreamClaimIdsOnlyAsync(outbox, Group, Consumer, (long)minIdle.TotalMilliseconds, held);
-        }
-    }
-
-    private int InFlightCount()
-    {
-        lock (_lock)
-        {
-            return _inFlight.Count;
         }
     }
 
@@ -337,153 +262,13 @@ public sealed class WebhookDispatcher(
     /// </summary>
     private bool Schedule(IDatabase db, RedisKey outbox, StreamEntry entry, SemaphoreSlim slots, CancellationToken stoppingToken, bool fromRescan = false)
     {
-        var entryId = entry.Id.ToString();
-        var jobId = entry["job"].ToString();
-        var seqText = entry["seq"].ToString();
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Task previous;
-        lock (_lock)
+        if (!_schedule.TryStart(entry.Id.ToString(), entry["job"].ToString(), fromRescan, out var previous, out var done))
         {
-            if (_inFlight.Contains(entryId) || _ackedDuringRescan?.Contains(entryId) == true)
-            {
-                return false;
-            }
-
-            var held = _heldByJob.GetValueOrDefault(jobId);
-            if (held >= MaxHeldPerJob || (!fromRescan && _deferredJobs.Contains(jobId)))
-            {
-                _deferredJobs.Add(jobId);
-                return false;
-            }
-
-            _inFlight.Add(entryId);
-            _heldByJob[jobId] = held + 1;
-            previous = _tails.GetValueOrDefault(jobId) ?? Task.CompletedTask;
-            _tails[jobId] = done.Task;
+            return false;
         }
 
-        _ = RunAsync();
+        _ = _delivery!.RunAsync(db, outbox, entry, previous, done, slots, stoppingToken);
         return true;
-
-        async Task RunAsync()
-        {
-            var acked = false;
-            try
-            {
-                await previous;
-                if (!long.TryParse(seqText, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || !JobIdLooksRight(jobId))
-                {
-                    WebhookLog.Dropped(logger, entryId, "not a {job, seq} entry");
-                }
-                else
-                {
-                    try
-                    {
-                        await DeliverAsync(jobId, seq, entryId, slots, stoppingToken);
-                    }
-                    catch (Exception ex) when (ex is not (RedisException or TimeoutException or OperationCanceledException))
-                    {
-                        // A record that cannot be delivered (bad URL or result on it) would fail the same way
-                        // on every takeover: drop it rather than retry it forever. Redis failures stay pending.
-                        WebhookLog.Dropped(logger, entryId, $"{ex.GetType().Name}: {ex.Message}");
-                    }
-                }
-
-                await WebhookRedisRetry.RunAsync(_ => db.ScriptEvaluateAsync(AckAndDelete, [outbox], [Group, entry.Id]), CancellationToken.None);
-                acked = true;
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                // Left pending: another instance (or this one, restarted) takes it over.
-            }
-            catch (Exception ex)
-            {
-                WebhookLog.DeliveryBrokeOff(logger, ex, jobId, long.TryParse(seqText, CultureInfo.InvariantCulture, out var s) ? s : 0);
-            }
-            finally
-            {
-                lock (_lock)
-                {
-                    _inFlight.Remove(entryId);
-                    if (acked)
-                    {
-                        _ackedDuringRescan?.Add(entryId);
-                    }
-                    if (_tails.TryGetValue(jobId, out var tail) && tail == done.Task)
-                    {
-                        _tails.Remove(jobId);
-                    }
-
-                    if (_heldByJob.GetValueOrDefault(jobId) <= 1)
-                    {
-                        _heldByJob.Remove(jobId);
-                        if (!_deferredJobs.Contains(jobId))
-                        {
-                            _gaveUp.Remove(jobId);
-                        }
-                    }
-                    else
-                    {
-                        _heldByJob[jobId]--;
-                    }
-
-                    if (_deferredJobs.Contains(jobId))
-                    {
-                        _rescan = true;
-                    }
-                }
-
-                done.SetResult();
-            }
-        }
-    }
-
-    private async Task DeliverAsync(string jobId, long seq, string entryId, SemaphoreSlim slots, CancellationToken cancellationToken)
-    {
-        var job = await WebhookRedisRetry.RunAsync(_ => store.GetAsync(jobId), cancellationToken);
-        if (job?.WebhookUrl is not { } url)
-        {
-            WebhookLog.Dropped(logger, entryId, $"job {jobId} has no webhook (or is past its retention)");
-            return;
-        }
-
-        var events = await WebhookRedisRetry.RunAsync(_ => store.ReadEventsAsync(jobId, seq - 1, 1), cancellationToken);
-        if (events is not [{ } jobEvent] || jobEvent.Seq != seq)
-        {
-            WebhookLog.Dropped(logger, entryId, $"job {jobId} has no event {seq}");
-            return;
-        }
-
-        var terminal = JobEventTypes.IsTerminal(jobEvent.Type);
-        JsonElement? result = terminal && job.ResultJson is { } raw ? JsonDocument.Parse(raw).RootElement.Clone() : null;
-        var payload = new WebhookPayload(
-            "job." + jobEvent.Type,
-            jobEvent.At,
-            new WebhookEventData(jobId, seq, jobEvent.Type, jobEvent.At, jobEvent.Data, terminal ? job.Status : null, result, terminal ? job.Error : null));
-        var body = JsonSerializer.SerializeToUtf8Bytes(payload, GatewayJsonContext.Default.WebhookPayload);
-        var message = new WebhookMessage(jobId, seq, jobEvent.Type, new Uri(url), WebhookId(jobId, seq), body);
-        (string Url, long Seq) earlier;
-        lock (_lock)
-        {
-            earlier = _gaveUp.GetValueOrDefault(jobId);
-        }
-
-        if (earlier.Url == url)
-        {
-            // The receiver already failed every attempt at an earlier event of this job: do not spend
-            // another full retry schedule on each later one (nor hold up the job's chain that long).
-            await sender.FailUnsentAsync(message, string.Create(CultureInfo.InvariantCulture, $"not sent: the receiver failed an earlier delivery of this job (seq {earlier.Seq}) after every attempt"));
-            return;
-        }
-
-        var delivery = await sender.DeliverAsync(message, () => WebhookRedisRetry.RunAsync(_ => secrets.SigningSecretsAsync(job.Tenant), cancellationToken).AsTask(), slots, cancellationToken);
-        if (delivery.GaveUp)
-        {
-            lock (_lock)
-            {
-                _gaveUp[jobId] = (url, seq);
-            }
-        }
     }
 
     /// <summary>The <c>webhook-id</c> of a job's event: the same on every attempt and every redelivery.</summary>
@@ -494,6 +279,4 @@ public sealed class WebhookDispatcher(
         var host = Environment.MachineName.Length > 40 ? Environment.MachineName[..40] : Environment.MachineName;
         return string.Create(CultureInfo.InvariantCulture, $"{host}-{Environment.ProcessId}-{Guid.NewGuid():N}");
     }
-
-    private static bool JobIdLooksRight(string jobId) => jobId.Length is > 0 and <= 128 && Encoding.UTF8.GetByteCount(jobId) == jobId.Length;
 }

@@ -1,12 +1,7 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using Amazon.SQS.Model;
-using InferenceGateway.Contracts;
-using InferenceGateway.Core.Jobs;
 using InferenceGateway.Core.Queue;
-using InferenceGateway.Inference.Hosting;
 using InferenceGateway.Worker.Jobs;
-using MassTransit.Mediator;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
@@ -18,11 +13,9 @@ namespace InferenceGateway.Worker.Queue;
 /// batches of up to <see cref="WorkerOptions.MaxMessages"/>, never holds more than
 /// <see cref="WorkerOptions.MaxConcurrency"/> messages and never receives while saturated (nor for
 /// fewer than a whole receive's worth when sized for batching: <see cref="ReceiveSlots"/>), hands
-/// each job to the inference consumer through MassTransit's Mediator, and owns the message:
-/// extends its visibility while the job runs (one <see cref="VisibilityHeartbeats"/> schedule for
-/// every message in hand), deletes it once the job's end is recorded, gives it back with backoff
-/// when the delivery failed, and on the last allowed delivery ends the job as failed and moves the
-/// message to the dead-letter queue. Deletes and releases of concurrent jobs go out together in
+/// each message to the <see cref="JobMessageHandler"/> (which runs its job through MassTransit's
+/// Mediator and deletes it, gives it back or dead-letters it), and extends the visibility of every
+/// message in hand while its job runs (one <see cref="VisibilityHeartbeats"/> schedule). Deletes and releases of concurrent jobs go out together in
 /// batch calls (<see cref="ReceiptBatchCoalescer"/>: a lone one at once). Each message is handled
 /// on its own, so one bad message never fails or delays the others. On shutdown it stops
 /// receiving, lets running jobs finish for <see cref="WorkerOptions.ShutdownGraceSeconds"/>, then
@@ -30,11 +23,7 @@ namespace InferenceGateway.Worker.Queue;
 /// </summary>
 public sealed class SqsEventSource(
     JobQueue queue,
-    ReceiptBatchCoalescer acks,
-    IMediator mediator,
-    RedisJobStore store,
-    ActiveJobs activeJobs,
-    ModelHost models,
+    JobMessageHandler handler,
     JobTally tally,
     WorkerLifetime lifetime,
     IOptions<WorkerOptions> options,
@@ -44,7 +33,6 @@ public sealed class SqsEventSource(
 {
     private readonly WorkerOptions _options = options.Value;
     private readonly int _visibilitySeconds = sqsOptions.Value.VisibilityTimeoutSeconds;
-    private readonly int _maxReceiveCount = sqsOptions.Value.MaxReceiveCount;
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
     private VisibilityHeartbeats? _heartbeats;
 
@@ -162,7 +150,7 @@ public sealed class SqsEventSource(
         {
             try
             {
-                await ChangeVisibilityAsync(message, urls, 0);
+                await handler.ChangeVisibilityAsync(message, urls, 0);
                 Log.Released(logger, message.MessageId, "-", 0, "received as the worker stopped");
             }
             catch (Exception ex)
@@ -259,135 +247,11 @@ public sealed class SqsEventSource(
     {
         try
         {
-            await Task.Yield();
-            if (!JobMessageReader.TryRead(message, out var job, out var reason))
-            {
-                await PoisonAsync(message, job, urls, reason);
-                return;
-            }
-
-            var receiveCount = int.TryParse(message.Attributes?.GetValueOrDefault("ApproximateReceiveCount"), CultureInfo.InvariantCulture, out var n) ? n : 1;
-            if (!models.Serves(job.Model))
-            {
-                // Another worker may serve it (a fleet of mixed models, a rolling deploy): give it
-                // back. If none does, the redrive policy moves it to the DLQ after maxReceiveCount
-                // and the dead-letter monitor ends the job with the reason.
-                var wait = ReleaseBackoff(receiveCount);
-                await ChangeVisibilityAsync(message, urls, wait);
-                Log.Released(logger, message.MessageId, job.JobId, wait, $"model '{job.Model}' is not served by this worker");
-                return;
-            }
-
-            Exception? failure = null;
-            using (heartbeats.Track(message.MessageId, message.ReceiptHandle))
-            {
-                try
-                {
-                    await mediator.Send(new RunJob(job, message.MessageId, receiveCount), lifetime.Aborted);
-                }
-                catch (Exception ex)
-                {
-                    failure = ex;
-                }
-            }
-
-            if (failure is null)
-            {
-                await acks.DeleteAsync(urls.Jobs, message.ReceiptHandle);
-            }
-            else if (lifetime.Aborted.IsCancellationRequested)
-            {
-                await ChangeVisibilityAsync(message, urls, 0);
-                Log.Released(logger, message.MessageId, job.JobId, 0, "the worker is stopping");
-            }
-            else if (receiveCount >= _maxReceiveCount)
-            {
-                await GiveUpAsync(message, job, urls, receiveCount, failure);
-            }
-            else
-            {
-                var delay = ReleaseBackoff(receiveCount);
-                await ChangeVisibilityAsync(message, urls, delay);
-                Log.DeliveryFailed(logger, failure, message.MessageId, job.JobId, receiveCount, delay);
-            }
-        }
-        catch (Exception ex)
-        {
-            // SQS itself failed: the message was not deleted and comes back after its visibility timeout.
-            Log.ProcessingFailed(logger, ex, message.MessageId);
+            await handler.HandleAsync(message, urls, heartbeats);
         }
         finally
         {
             slots.Release();
         }
-    }
-
-    private int ReleaseBackoff(int receiveCount)
-    {
-        var exponent = Math.Min(receiveCount - 1, 16);
-        var seconds = Math.Min((double)_options.ReleaseBackoffSeconds * (1 << exponent), _options.ReleaseBackoffMaxSeconds);
-        var jitter = seconds * 0.2 * Random.Shared.NextDouble();
-        return (int)Math.Min(Math.Round(seconds + jitter), 43_200);
-    }
-
-    /// <summary>Gives a message back (0: at once): rare, but all at once on a stop past the grace period, so batched too.</summary>
-    private Task ChangeVisibilityAsync(Message message, QueueUrls urls, int seconds) =>
-        acks.ChangeVisibilityAsync(urls.Jobs, message.ReceiptHandle, seconds);
-
-    /// <summary>The last allowed delivery failed too: end the job with the reason and park the message in the DLQ.</summary>
-    private async Task GiveUpAsync(Message message, JobMessage job, QueueUrls urls, int receiveCount, Exception failure)
-    {
-        var reason = $"delivered {receiveCount} times (the queue's maxReceiveCount is {_maxReceiveCount}); last failure: {failure.GetType().Name}: {failure.Message}";
-        var closed = false;
-        try
-        {
-            await store.FailAsync(job.JobId, new JobError("retries_exhausted", $"The job could not be run: {reason}"));
-            await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
-            closed = true;
-        }
-        catch (Exception ex)
-        {
-            // Redis is what keeps failing: the dead-letter monitor closes the job once it is back.
-            Log.FailRecordFailed(logger, ex, job.JobId);
-        }
-
-        await DeadLetterAsync(message, urls, reason, closed);
-    }
-
-    private async Task PoisonAsync(Message message, JobMessage? job, QueueUrls urls, string reason)
-    {
-        if (job?.JobId is { Length: > 0 } jobId)
-        {
-            // Close the job first, so its client hears why instead of waiting for ever.
-            await store.FailAsync(jobId, new JobError("unsupported_message", $"No worker could read this job: {reason}."));
-            if (job.Tenant is { Length: > 0 } tenant)
-            {
-                await activeJobs.ReleaseAsync(tenant, jobId);
-            }
-        }
-
-        await DeadLetterAsync(message, urls, reason, jobClosed: true);
-    }
-
-    private async Task DeadLetterAsync(Message message, QueueUrls urls, string reason, bool jobClosed)
-    {
-        if (urls.DeadLetter is null)
-        {
-            // Without a dead-letter queue the redrive policy (if any) moves it after maxReceiveCount.
-            Log.PoisonMessage(logger, message.MessageId, reason + "; no dead-letter queue configured, left to the redrive policy");
-            return;
-        }
-
-        // Keep the original attributes (job id, tenant, traceparent) and say why it was moved.
-        var attributes = new Dictionary<string, MessageAttributeValue>(message.MessageAttributes ?? [], StringComparer.Ordinal)
-        {
-            [DeadLetterMonitor.ReasonAttribute] = new() { DataType = "String", StringValue = reason.Length > 1000 ? reason[..1000] : reason },
-            [DeadLetterMonitor.JobClosedAttribute] = new() { DataType = "String", StringValue = jobClosed ? "true" : "false" },
-        };
-        await queue.Client.SendMessageAsync(
-            new SendMessageRequest { QueueUrl = urls.DeadLetter, MessageBody = message.Body, MessageAttributes = attributes },
-            CancellationToken.None);
-        await acks.DeleteAsync(urls.Jobs, message.ReceiptHandle);
-        Log.PoisonMessage(logger, message.MessageId, reason);
     }
 }

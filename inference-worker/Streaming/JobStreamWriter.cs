@@ -2,6 +2,8 @@ using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Core.Redis;
+using Polly;
+using Polly.Retry;
 using StackExchange.Redis;
 
 namespace InferenceGateway.Worker.Streaming;
@@ -24,7 +26,7 @@ namespace InferenceGateway.Worker.Streaming;
 /// stopping and the message goes back to the queue) drops what is pending and stops.</para>
 /// <para>Redis errors: an append that fails with a <see cref="RedisConnectionException"/> or
 /// <see cref="RedisTimeoutException"/> (what the consumer's pipeline retries too) is retried with
-/// exponential backoff and jitter. The error may have come after Redis ran the append (a timeout),
+/// exponential backoff and jitter (<see cref="AppendRetry"/>, a Polly pipeline). The error may have come after Redis ran the append (a timeout),
 /// so before each retry the log after the last known event is read, and an event of the same type
 /// at the same position counts as appended: nothing is written twice. Past
 /// <see cref="StreamingOptions.AppendRetries"/> the stream is broken: later items are dropped (the
@@ -36,6 +38,9 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
 {
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(2);
 
+    /// <summary>The item an append is for, in its resilience context (for the retry's log line).</summary>
+    internal static readonly ResiliencePropertyKey<StreamItem> ItemKey = new("stream-item");
+
     private readonly Lock _gate = new();
     private readonly List<StreamItem> _pending = [];
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -43,8 +48,8 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
     private readonly string _jobId;
     private readonly IJobEventLog _log;
     private readonly StreamingOptions _options;
-    private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ResiliencePipeline _appendRetry;
     private readonly Task _flusher;
     private long _nextToken;
     private bool _closed;
@@ -65,8 +70,8 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
         _lastSeq = afterSeq;
         _log = log;
         _options = options;
-        _time = time;
         _logger = logger;
+        _appendRetry = AppendRetry(options, time, logger, jobId);
         _flusher = Task.Run(RunAsync);
     }
 
@@ -173,9 +178,9 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
             // Completed: anything written between the last drain and the completion.
             await DrainAsync();
         }
-        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        catch (Exception ex) when (_abort.IsCancellationRequested && (ex is OperationCanceledException || RedisFailures.IsTransient(ex)))
         {
-            // Disposed without completing: what was pending is dropped on purpose.
+            // Disposed without completing (the retry stops at once then): what was pending is dropped on purpose.
         }
         catch (Exception ex) when (RedisFailures.IsTransient(ex))
         {
@@ -210,41 +215,68 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The retry of an append: what <see cref="RedisFailures.IsTransient"/> calls transient, up to
+    /// <see cref="StreamingOptions.AppendRetries"/> times (none at 0), after
+    /// <see cref="StreamingOptions.RetryBaseDelayMs"/> doubled per retry, ±20 % jitter, at most
+    /// <see cref="MaxRetryDelay"/>; each retry logged with its delay.
+    /// </summary>
+    internal static ResiliencePipeline AppendRetry(StreamingOptions options, TimeProvider time, ILogger logger, string jobId) =>
+        options.AppendRetries == 0
+            ? ResiliencePipeline.Empty
+            : new ResiliencePipelineBuilder { TimeProvider = time }
+                .AddRetry(new RetryStrategyOptions
+                {
+                    ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && RedisFailures.IsTransient(ex)),
+                    MaxRetryAttempts = options.AppendRetries,
+                    DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(RetryDelay(options, args.AttemptNumber)),
+                    OnRetry = args =>
+                    {
+                        args.Context.Properties.TryGetValue(ItemKey, out var item);
+                        Log.StreamAppendRetry(logger, args.Outcome.Exception!, jobId, item?.Type ?? "", item?.Position ?? 0, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds);
+                        return ValueTask.CompletedTask;
+                    },
+                })
+                .Build();
+
     private async Task AppendAsync(StreamItem item)
     {
         var data = item.ToJson();
-        for (var attempt = 0; ; attempt++)
+        var context = ResilienceContextPool.Shared.Get(_abort.Token);
+        context.Properties.Set(ItemKey, item);
+        var attempts = 0;
+        try
         {
-            try
-            {
-                if (attempt > 0 && await FindAppendedAsync(item) is { } seq)
+            await _appendRetry.ExecuteAsync(
+                async _ =>
                 {
-                    Appended(seq);
-                    return;
-                }
+                    // A retry first looks for the event: the failed append may have run.
+                    if (attempts++ > 0 && await FindAppendedAsync(item) is { } seq)
+                    {
+                        Appended(seq);
+                        return;
+                    }
 
-                var result = await _log.AppendAsync(_jobId, item.Type, data);
-                if (result.Outcome == AppendOutcome.Appended)
-                {
-                    Appended(result.Seq);
-                    return;
-                }
+                    var result = await _log.AppendAsync(_jobId, item.Type, data);
+                    if (result.Outcome == AppendOutcome.Appended)
+                    {
+                        Appended(result.Seq);
+                        return;
+                    }
 
-                lock (_gate)
-                {
-                    _logClosed = result.Outcome;
-                    _pending.Clear();
-                }
+                    lock (_gate)
+                    {
+                        _logClosed = result.Outcome;
+                        _pending.Clear();
+                    }
 
-                Log.StreamLogClosed(_logger, _jobId, result.Outcome.ToString());
-                return;
-            }
-            catch (Exception ex) when (RedisFailures.IsTransient(ex) && attempt < _options.AppendRetries)
-            {
-                var delay = RetryDelay(attempt);
-                Log.StreamAppendRetry(_logger, ex, _jobId, item.Type, item.Position, attempt + 1, delay.TotalMilliseconds);
-                await Task.Delay(delay, _time, _abort.Token);
-            }
+                    Log.StreamLogClosed(_logger, _jobId, result.Outcome.ToString());
+                },
+                context);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 
@@ -276,17 +308,15 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>What the consumer's pipeline retries too: Redis unreachable, or a command that timed out (which may have run).</summary>
-
     private void Appended(long seq)
     {
         Interlocked.Exchange(ref _lastSeq, seq);
         Interlocked.Increment(ref _appendedEvents);
     }
 
-    private TimeSpan RetryDelay(int attempt)
+    private static TimeSpan RetryDelay(StreamingOptions options, int attempt)
     {
-        var exponential = _options.RetryBaseDelayMs * Math.Pow(2, attempt);
+        var exponential = options.RetryBaseDelayMs * Math.Pow(2, attempt);
         var jittered = exponential * (0.8 + (Random.Shared.NextDouble() * 0.4));
         return TimeSpan.FromMilliseconds(Math.Min(jittered, MaxRetryDelay.TotalMilliseconds));
     }

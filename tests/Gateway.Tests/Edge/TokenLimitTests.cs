@@ -165,7 +165,7 @@ public sealed class TokenLimitTests
             Plans = new(StringComparer.Ordinal) { ["p"] = new PlanLimits { TokensPerMinute = tokensPerMinute } },
             WhenRedisDown = policy,
         };
-        return new TokenRateLimiter(redis, new StaticOptionsMonitor(options), TimeProvider.System, NullLogger<TokenRateLimiter>.Instance);
+        return new TokenRateLimiter(redis, new LocalRateLimiter(TimeProvider.System), new StaticOptionsMonitor(options), TimeProvider.System, NullLogger<TokenRateLimiter>.Instance);
     }
 
     private sealed class StaticOptionsMonitor(RateLimitOptions value) : IOptionsMonitor<RateLimitOptions>

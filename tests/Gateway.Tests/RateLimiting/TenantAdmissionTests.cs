@@ -114,10 +114,11 @@ public sealed class TenantAdmissionTests
         });
         var redis = TestStack.Multiplexer;
         var time = TimeProvider.System;
+        var local = new LocalRateLimiter(time);
         return new TenantAdmission(
             redis,
-            new TenantRateLimiter(new RedisRateLimiter(redis), new LocalRateLimiter(time), options, time, NullLogger<TenantRateLimiter>.Instance),
-            new TokenRateLimiter(redis, options, time, NullLogger<TokenRateLimiter>.Instance),
+            new TenantRateLimiter(new RedisRateLimiter(redis), local, options, time, NullLogger<TenantRateLimiter>.Instance),
+            new TokenRateLimiter(redis, local, options, time, NullLogger<TokenRateLimiter>.Instance),
             new ActiveJobs(redis, Options.Create(new JobStoreOptions()), time),
             options,
             time);
