@@ -13,6 +13,7 @@ namespace InferenceGateway.Tests.Deployment;
 public sealed partial class ArchitectureTests
 {
     private const string DocMarker = "<!-- gateway-folders:";
+    private const string ProjectsMarker = "<!-- projects:";
 
     [Test]
     public void GatewayFolders_DependOnEachOtherWithoutCycles()
@@ -44,6 +45,33 @@ public sealed partial class ArchitectureTests
             foreach (var (from, to) in Edges(drawn).Except(Edges(code)))
             {
                 Assert.Fail($"{from} -> {to} is drawn in docs/architecture.md but the code has no such dependency any more");
+            }
+        });
+    }
+
+    [Test]
+    public void ProjectReferences_AreTheOnesDrawnInArchitectureDoc_WithoutCycles()
+    {
+        var code = ProjectGraph.Read(RepoPaths.Root);
+        var drawn = ReadDrawnGraph(Path.Combine(RepoPaths.Root, "docs", "architecture.md"), ProjectsMarker);
+
+        Assert.That(code.Keys, Is.SupersetOf(new[] { "gateway", "inference-worker", "tests/Testing", "bench/LoadTest" }), "the projects were found");
+        Assert.That(FindCycle(code), Is.Null, "a cycle between projects");
+        Assert.Multiple(() =>
+        {
+            foreach (var project in code.Keys.Where(p => !drawn.ContainsKey(p)))
+            {
+                Assert.Fail($"{project} is not drawn in docs/architecture.md's projects block");
+            }
+
+            foreach (var (from, to) in Edges(code).Except(Edges(drawn)))
+            {
+                Assert.Fail($"{from} -> {to} is referenced but not drawn in docs/architecture.md");
+            }
+
+            foreach (var (from, to) in Edges(drawn).Except(Edges(code)))
+            {
+                Assert.Fail($"{from} -> {to} is drawn in docs/architecture.md but no such project reference exists");
             }
         });
     }
@@ -108,11 +136,11 @@ public sealed partial class ArchitectureTests
     }
 
     /// <summary>The <c>A -> B, C</c> lines of the fenced block after the marker comment.</summary>
-    private static Dictionary<string, HashSet<string>> ReadDrawnGraph(string path)
+    private static Dictionary<string, HashSet<string>> ReadDrawnGraph(string path, string docMarker = DocMarker)
     {
         var lines = File.ReadAllLines(path);
-        var marker = Array.FindIndex(lines, l => l.Contains(DocMarker, StringComparison.Ordinal));
-        Assert.That(marker, Is.GreaterThanOrEqualTo(0), $"docs/architecture.md has the marker '{DocMarker}'");
+        var marker = Array.FindIndex(lines, l => l.Contains(docMarker, StringComparison.Ordinal));
+        Assert.That(marker, Is.GreaterThanOrEqualTo(0), $"docs/architecture.md has the marker '{docMarker}'");
         var open = Array.FindIndex(lines, marker, l => l.StartsWith("```", StringComparison.Ordinal));
         var graph = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         for (var i = open + 1; i < lines.Length && !lines[i].StartsWith("```", StringComparison.Ordinal); i++)
@@ -126,8 +154,34 @@ public sealed partial class ArchitectureTests
         return graph;
     }
 
-    [GeneratedRegex(@"^\s*(\w+)\s*->\s*([\w\s,]*)$")]
+    [GeneratedRegex(@"^\s*([\w./-]+)\s*->\s*([\w\s,./-]*)$")]
     private static partial Regex DrawnEdges();
+
+    /// <summary>Which project references which, read from every <c>.csproj</c> of the repository (by folder, relative to the root).</summary>
+    internal static partial class ProjectGraph
+    {
+        public static Dictionary<string, HashSet<string>> Read(string root)
+        {
+            var graph = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+            foreach (var project in Directory.EnumerateFiles(root, "*.csproj", SearchOption.AllDirectories))
+            {
+                var relative = Path.GetRelativePath(root, project).Replace(Path.DirectorySeparatorChar, '/');
+                if (relative.Contains("node_modules/", StringComparison.Ordinal) || relative.StartsWith('.'))
+                {
+                    continue;
+                }
+
+                var dir = Path.GetDirectoryName(project)!;
+                graph[Path.GetDirectoryName(relative)!.Replace(Path.DirectorySeparatorChar, '/')] = [.. ProjectReference().Matches(File.ReadAllText(project))
+                    .Select(m => Path.GetRelativePath(root, Path.GetDirectoryName(Path.GetFullPath(Path.Combine(dir, m.Groups[1].Value.Replace('\\', '/'))))!).Replace(Path.DirectorySeparatorChar, '/'))];
+            }
+
+            return graph;
+        }
+
+        [GeneratedRegex(@"<ProjectReference\s+Include=""([^""]+)""")]
+        private static partial Regex ProjectReference();
+    }
 
     /// <summary>Which gateway feature folder names which, read from the sources.</summary>
     internal static partial class FolderGraph
