@@ -1,5 +1,5 @@
-using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Proxy;
+using InferenceGateway.Inference.Hosting;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 
