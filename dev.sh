@@ -148,10 +148,11 @@ svc_env() {
 # Job records and event logs survive a Redis restart: append-only file in .local/redis, fsync every second.
 start_redis()   { mkdir -p "$LOCAL_DIR/redis"; start_proc redis "$1" -- redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$LOCAL_DIR/redis" --save "" --appendonly yes --appendfsync everysec --daemonize no; }
 start_sqs()     { start_proc sqs "$1" -- env FAUXQS_PORT="$SQS_PORT" FAUXQS_LOGGER=false "$NODE_BIN" --import "$LOOPBACK_SHIM" "$FAUXQS_START"; }
-# The gateway accepts tiny-llm jobs before a worker has registered it (workers scaled to zero).
+# Both read the one model catalog (Models:<name>), given the same: tiny-llm, placed on workers (the
+# default), so the gateway accepts its jobs before a worker has registered it (workers scaled to zero).
 # shellcheck disable=SC2046 # svc_env is word-split on purpose (values contain no spaces)
 start_gateway() { start_proc gateway "$1" -- env $(svc_env) ASPNETCORE_ENVIRONMENT=Development \
-  Models__Served__tiny-llm__Kind=text-generation Models__Served__tiny-llm__Dimensions=0 \
+  Models__tiny-llm__Runtime=text-generation "Models__tiny-llm__Source=$TINY_LLM_DIR" \
   dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$GATEWAY_PORT"; }
 # shellcheck disable=SC2046
 start_worker()  { start_proc worker "$1" -- env $(svc_env) DOTNET_ENVIRONMENT=Development \

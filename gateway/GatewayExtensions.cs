@@ -15,6 +15,7 @@ using InferenceGateway.Gateway.Proxy;
 using InferenceGateway.Gateway.RateLimiting;
 using InferenceGateway.Gateway.Usage;
 using InferenceGateway.Gateway.Webhooks;
+using InferenceGateway.Inference.Hosting;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -37,10 +38,7 @@ public static class GatewayExtensions
         builder.Services.AddJobQueue();
         builder.AddApiKeyAuth();
         builder.AddTenantRateLimits();
-        builder.Services.AddOptions<ModelCatalogOptions>()
-            .BindConfiguration(ModelCatalogOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.Services.AddModelCatalog(filesOn: null);
         builder.Services.AddOptions<JobPolicyOptions>()
             .BindConfiguration(JobPolicyOptions.Section)
             .ValidateDataAnnotations()

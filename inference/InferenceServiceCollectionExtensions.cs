@@ -8,9 +8,9 @@ namespace InferenceGateway.Inference;
 public static class InferenceServiceCollectionExtensions
 {
     /// <summary>
-    /// The inference options and model registry (validated at start), the execution-provider probe,
-    /// the <see cref="ModelHost"/>, and <see cref="InferenceStartup"/>. Call before the job poller is
-    /// added: hosted services start in registration order.
+    /// The inference options and model catalog (validated at start), the execution-provider probe,
+    /// the <see cref="ModelHost"/> of the models placed on workers, and <see cref="InferenceStartup"/>.
+    /// Call before the job poller is added: hosted services start in registration order.
     /// </summary>
     public static IServiceCollection AddInference(this IServiceCollection services)
     {
@@ -19,24 +19,16 @@ public static class InferenceServiceCollectionExtensions
             .BindConfiguration(InferenceOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddOptions<ModelCatalogOptions>()
-            .Configure<IConfiguration>((catalog, configuration) => Bind(catalog, configuration.GetSection(ModelCatalogOptions.Section)))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ModelCatalogOptions>, ModelCatalogValidation>();
+        services.AddModelCatalog(ModelRunsOn.Worker);
         services.AddSingleton(sp => ExecutionProviderSelection.Probe(sp.GetRequiredService<IOptions<InferenceOptions>>().Value));
-        services.AddSingleton<ModelHost>();
+        services.AddSingleton(sp => new ModelHost(
+            sp.GetRequiredService<IOptions<InferenceOptions>>(),
+            Options.Create(sp.GetRequiredService<IOptions<ModelCatalogOptions>>().Value.RunningOn(ModelRunsOn.Worker)),
+            sp.GetRequiredService<ExecutionProviderSelection>(),
+            sp.GetRequiredService<IHostEnvironment>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ModelHost>>()));
         services.AddHostedService<InferenceStartup>();
         return services;
-    }
-
-    /// <summary>Binds each configured model over the built-in defaults of the same name, if any.</summary>
-    private static void Bind(ModelCatalogOptions catalog, IConfigurationSection section)
-    {
-        foreach (var child in section.GetChildren())
-        {
-            var model = catalog.Models.TryGetValue(child.Key, out var existing) ? existing with { } : new ModelOptions();
-            child.Bind(model);
-            catalog.Models[child.Key] = model;
-        }
     }
 }

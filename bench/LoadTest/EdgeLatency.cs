@@ -37,7 +37,7 @@ internal static class EdgeLatency
         {
             var configuration = TestStack.Configuration(TestStack.UniqueName("edge-bench"));
             configuration["Edge:Enabled"] = "true";
-            configuration[$"Edge:Models:{Model}:LatencyBudgetMs"] = "60000"; // every request here runs at the edge
+            configuration[$"Models:{Model}:Placement:LatencyBudgetMs"] = "60000"; // every request here runs at the edge
             configuration["RateLimits:Plans:bench:RequestsPerSecond"] = "1000000";
             configuration["RateLimits:Plans:bench:Burst"] = "1000000";
             configuration["RateLimits:Plans:bench:MaxActiveJobs"] = "0";

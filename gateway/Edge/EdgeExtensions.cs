@@ -1,13 +1,15 @@
 using System.ComponentModel.DataAnnotations;
 using InferenceGateway.Inference.Hosting;
 using Microsoft.Extensions.Options;
-using InferenceCatalog = InferenceGateway.Inference.Hosting.ModelCatalogOptions;
 
 namespace InferenceGateway.Gateway.Edge;
 
 public static class EdgeExtensions
 {
-    /// <summary>The edge models (section <c>Edge</c>, validated at start), loaded in the background as the gateway starts.</summary>
+    /// <summary>
+    /// The edge (section <c>Edge</c>, validated at start) and the models the catalog places there
+    /// (<c>Models:&lt;name&gt;:Placement:Edge</c>), loaded in the background as the gateway starts.
+    /// </summary>
     public static WebApplicationBuilder AddEdgeInference(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<EdgeOptions>()
@@ -22,7 +24,10 @@ public static class EdgeExtensions
 
     public static IEndpointRouteBuilder MapEdgeInference(this IEndpointRouteBuilder app) => app.MapEmbeddingsApi();
 
-    /// <summary>Binds each <c>Edge:Models:&lt;name&gt;</c> over the built-in defaults of the same name: the library's model fields and the edge's.</summary>
+    /// <summary>The retired section that held edge models (<c>Edge:Models:&lt;name&gt;</c>); reported, not read.</summary>
+    public const string RetiredModels = "Models";
+
+    /// <summary>Binds <c>Edge:Enabled</c>, <c>Edge:Inference</c> and <c>Edge:Batching</c> over their edge defaults, and notes any retired <c>Edge:Models</c>.</summary>
     private static void Bind(EdgeOptions options, IConfigurationSection section)
     {
         options.Enabled = section.GetValue(nameof(EdgeOptions.Enabled), options.Enabled);
@@ -32,46 +37,27 @@ public static class EdgeExtensions
         var batching = options.Batching with { };
         section.GetSection(nameof(EdgeOptions.Batching)).Bind(batching);
         options.Batching = batching;
-        foreach (var child in section.GetSection(nameof(EdgeOptions.Models)).GetChildren())
+        foreach (var model in section.GetSection(RetiredModels).GetChildren())
         {
-            var existing = options.Models.GetValueOrDefault(child.Key);
-            var model = existing is null ? new ModelOptions() : existing.Model with { };
-            var edge = existing is null ? new EdgeModelOptions() : existing.Edge with { };
-            child.Bind(model);
-            child.Bind(edge);
-            options.Models[child.Key] = new EdgeModel(child.Key, model, edge);
+            options.RetiredSettings.Add(
+                $"Edge:Models:{model.Key} is no longer read: a model runs at the edge with Models:{model.Key}:Placement:Edge=true " +
+                $"(Placement:Edge=false turns the default off); its model settings are Models:{model.Key}:<setting> and its budget " +
+                $"Models:{model.Key}:Placement:LatencyBudgetMs, FixedMs, PerTokenMs and OverBudget.");
         }
     }
 }
 
-/// <summary>Every bad edge setting at once: the library's checks of each model, and the edge's own fields.</summary>
-public sealed class EdgeOptionsValidation(IHostEnvironment environment) : IValidateOptions<EdgeOptions>
+/// <summary>Every bad edge setting at once: the edge's own fields, and the files of each model placed at the edge.</summary>
+public sealed class EdgeOptionsValidation(IHostEnvironment environment, IOptions<ModelCatalogOptions> catalog) : IValidateOptions<EdgeOptions>
 {
     public ValidateOptionsResult Validate(string? name, EdgeOptions options)
     {
-        var failures = new List<string>();
+        var failures = new List<string>(options.RetiredSettings);
         Check(options.Inference, "Edge:Inference", failures);
         Check(options.Batching, "Edge:Batching", failures);
-        var served = options.Served.ToList();
-        foreach (var model in served)
+        foreach (var model in options.Served(catalog.Value))
         {
-            Check(model.Edge, $"Edge:Models:{model.Name}", failures);
-        }
-
-        if (served.Count > 0)
-        {
-            var catalog = new InferenceCatalog();
-            catalog.Models.Clear();
-            foreach (var model in served)
-            {
-                catalog.Models[model.Name] = model.Model;
-            }
-
-            var library = new ModelCatalogValidation(environment).Validate(name, catalog);
-            if (library.Failed)
-            {
-                failures.AddRange(library.Failures.Select(f => "Edge:" + f));
-            }
+            ModelCatalogValidation.ValidateFiles(environment, model.Name, model.Model, failures);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

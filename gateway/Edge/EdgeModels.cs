@@ -4,7 +4,6 @@ using InferenceGateway.Inference.Embeddings;
 using InferenceGateway.Inference.Hosting;
 using InferenceGateway.Inference.Onnx;
 using Microsoft.Extensions.Options;
-using InferenceCatalog = InferenceGateway.Inference.Hosting.ModelCatalogOptions;
 
 namespace InferenceGateway.Gateway.Edge;
 
@@ -19,21 +18,14 @@ public sealed class EdgeModels : IAsyncDisposable
     private readonly ModelHost? _host;
     private readonly EmbeddingBatcher _batcher;
 
-    public EdgeModels(IOptions<EdgeOptions> options, IHostEnvironment environment, TimeProvider time, ILoggerFactory loggers)
+    public EdgeModels(IOptions<EdgeOptions> options, IOptions<ModelCatalogOptions> catalog, IHostEnvironment environment, TimeProvider time, ILoggerFactory loggers)
     {
         var edge = options.Value;
-        _models = edge.Served.ToDictionary(m => m.Name, StringComparer.Ordinal);
+        _models = edge.Served(catalog.Value).ToDictionary(m => m.Name, StringComparer.Ordinal);
         var inference = edge.Inference with { Provisioned = true, ExecutionProvider = ExecutionProviderKind.Cpu };
         if (_models.Count > 0)
         {
-            var catalog = new InferenceCatalog();
-            catalog.Models.Clear();
-            foreach (var (name, model) in _models)
-            {
-                catalog.Models[name] = model.Model;
-            }
-
-            _host = new ModelHost(Options.Create(inference), Options.Create(catalog), ExecutionProviderSelection.Cpu, environment, time, loggers.CreateLogger<ModelHost>());
+            _host = new ModelHost(Options.Create(inference), Options.Create(catalog.Value.RunningOn(ModelRunsOn.Edge)), ExecutionProviderSelection.Cpu, environment, time, loggers.CreateLogger<ModelHost>());
         }
 
         _batcher = new EmbeddingBatcher(Options.Create(edge.Batching), time, loggers.CreateLogger<EmbeddingBatcher>());

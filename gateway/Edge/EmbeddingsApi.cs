@@ -7,6 +7,7 @@ using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.Problems;
 using InferenceGateway.Gateway.RateLimiting;
+using InferenceGateway.Inference.Hosting;
 
 namespace InferenceGateway.Gateway.Edge;
 

@@ -2,14 +2,15 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using InferenceGateway.Core.Models;
 using InferenceGateway.Gateway.Problems;
+using InferenceGateway.Inference.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Gateway.Jobs;
 
 /// <summary>
 /// The models the gateway accepts jobs for: the union of what workers publish in the
-/// <see cref="ModelRegistry"/> and the configured <see cref="ModelCatalogOptions"/> (the fallback
-/// that keeps jobs accepted while every worker is scaled to zero). The registry read is cached for
+/// <see cref="ModelRegistry"/> and the models the one catalog places on workers (<see cref="ModelCatalogOptions"/>,
+/// <c>Models:&lt;name&gt;:Placement:Worker</c>: the fallback that keeps jobs accepted while every worker is scaled to zero). The registry read is cached for
 /// <see cref="CacheFor"/>, so submissions do not read Redis for it each time; when Redis cannot be
 /// read the configured models stand alone.
 /// </summary>
@@ -28,6 +29,10 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
     // The merged views, built once per registry read and options value (each request used to build its own).
     private CatalogView? _queued;
     private CatalogView? _all;
+
+    /// <summary>The most texts, and characters of one, that a limit here may be (a worker's spec or the configuration above it is cut to them).</summary>
+    public const int MaxTextsLimit = 100_000;
+    public const int MaxTextLengthLimit = 1_000_000;
 
     public const string PlacementQueue = "queue";
     public const string PlacementEdge = "edge";
@@ -62,11 +67,11 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
 
     private static System.Collections.ObjectModel.ReadOnlyDictionary<string, CatalogModel> Build(IReadOnlyList<RegisteredModel> registered, ModelCatalogOptions settings, bool includeEdgeOnly)
     {
-        var configured = settings.Served;
+        var configured = settings.On(ModelRunsOn.Worker).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
         var models = new SortedDictionary<string, CatalogModel>(StringComparer.Ordinal);
         foreach (var (id, limits) in configured)
         {
-            models[id] = new CatalogModel(id, limits.Kind, null, limits.Dimensions, limits.MaxTexts, limits.MaxTextLength, null, 0, 0, null, [SourceConfig], [PlacementQueue])
+            models[id] = new CatalogModel(id, limits.Kind, null, limits.Dimensions, Math.Min(limits.MaxTexts, MaxTextsLimit), Math.Min(limits.MaxTextLength, MaxTextLengthLimit), null, 0, 0, null, [SourceConfig], [PlacementQueue])
             {
                 MaxNewTokens = limits.MaxNewTokens,
                 MaxCompletionTokens = limits.MaxCompletionTokens,
@@ -135,16 +140,16 @@ public sealed class ModelCatalog(ModelRegistry registry, IOptionsMonitor<ModelCa
     /// A registered model, with what the gateway's configuration says of it. Where both give a
     /// limit the smaller wins, so the gateway never accepts a job its workers would refuse.
     /// </summary>
-    private static CatalogModel Merge(RegisteredModel model, ModelLimits? configured)
+    private static CatalogModel Merge(RegisteredModel model, ModelOptions? configured)
     {
         var spec = model.Spec.ValueKind == JsonValueKind.Object ? model.Spec : default;
-        var defaults = configured ?? new ModelLimits();
-        var maxTexts = PositiveInt(spec, "maxTexts", ModelLimits.MaxTextsLimit) is { } specTexts
+        var defaults = configured ?? new ModelOptions();
+        var maxTexts = PositiveInt(spec, "maxTexts", MaxTextsLimit) is { } specTexts
             ? Math.Min(specTexts, configured?.MaxTexts ?? int.MaxValue)
-            : defaults.MaxTexts;
-        var maxTextLength = PositiveInt(spec, "maxTextLength", ModelLimits.MaxTextLengthLimit) is { } specLength
+            : Math.Min(defaults.MaxTexts, MaxTextsLimit);
+        var maxTextLength = PositiveInt(spec, "maxTextLength", MaxTextLengthLimit) is { } specLength
             ? Math.Min(specLength, configured?.MaxTextLength ?? int.MaxValue)
-            : defaults.MaxTextLength;
+            : Math.Min(defaults.MaxTextLength, MaxTextLengthLimit);
         return new CatalogModel(
             model.Name,
             String(spec, "kind") ?? configured?.Kind ?? defaults.Kind,

@@ -13,7 +13,7 @@ public static class RouteBudgets
     public const string FromConfig = "config";
     public const string FromProxyRoute = "proxy-route";
 
-    /// <summary>A model's budget from <c>Edge:Models:&lt;name&gt;:LatencyBudgetMs</c>, when it is served at the edge.</summary>
+    /// <summary>A model's budget from <c>Models:&lt;name&gt;:Placement:LatencyBudgetMs</c>, when it is placed at the edge.</summary>
     public const string FromEdgeModel = "edge-model";
 
     /// <summary>The budget of a route subject (<c>GET /echo/{**rest}</c>) from the proxy's routes; null when none says.</summary>

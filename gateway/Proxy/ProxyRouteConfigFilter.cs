@@ -1,5 +1,5 @@
 using InferenceGateway.Gateway.Auth;
-using InferenceGateway.Gateway.Jobs;
+using InferenceGateway.Inference.Hosting;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Health;
@@ -62,9 +62,9 @@ public sealed class ProxyRouteConfigFilter(IOptionsMonitor<ModelCatalogOptions> 
             {
                 errors.Add($"An async route needs metadata '{RouteMetadata.Model}'.");
             }
-            else if (!catalog.CurrentValue.Served.ContainsKey(settings.Model))
+            else if (catalog.CurrentValue.On(ModelRunsOn.Worker).Select(m => m.Key).ToList() is var served && !served.Contains(settings.Model, StringComparer.Ordinal))
             {
-                errors.Add($"Metadata '{RouteMetadata.Model}' is '{settings.Model}', which is not served ({string.Join(", ", catalog.CurrentValue.Served.Keys)}).");
+                errors.Add($"Metadata '{RouteMetadata.Model}' is '{settings.Model}', which is not served ({string.Join(", ", served)}).");
             }
 
             if (anonymous)

@@ -1,11 +1,11 @@
 using System.ComponentModel.DataAnnotations;
-using InferenceGateway.Inference.Embeddings;
 
 namespace InferenceGateway.Inference.Hosting;
 
 /// <summary>
-/// One model the worker serves, by name: section <c>Models:&lt;name&gt;</c>. Serving another BERT-family
-/// ONNX sentence-embedding model is this configuration plus its <c>model.onnx</c> and <c>vocab.txt</c>.
+/// One model, by name: section <c>Models:&lt;name&gt;</c>: what it is (runtime, source, limits, pooling…)
+/// and, under <see cref="Placement"/>, where it runs. Serving another BERT-family ONNX
+/// sentence-embedding model is this configuration plus its <c>model.onnx</c> and <c>vocab.txt</c>.
 /// </summary>
 public sealed record ModelOptions
 {
@@ -57,13 +57,24 @@ public sealed record ModelOptions
     /// <summary>
     /// Text generation: most tokens a job may ask for (<c>maxTokens</c>), never more than the
     /// context length; published as the spec's <c>maxCompletionTokens</c>, the gateway's limit.
+    /// Null: <see cref="DefaultMaxCompletionTokens"/> on a worker; a gateway with no worker's spec
+    /// to go by uses <c>Chat:MaxTokensLimit</c>.
     /// </summary>
     [Range(1, 1 << 24)]
-    public int MaxCompletionTokens { get; init; } = 4096;
+    public int? MaxCompletionTokens { get; init; }
 
-    /// <summary>Text generation: tokens generated when a job does not say (<c>maxTokens</c>); a default, not a limit (see <see cref="MaxCompletionTokens"/>).</summary>
+    /// <summary>
+    /// Text generation: tokens generated when a job does not say (<c>maxTokens</c>); a default, not a
+    /// limit (see <see cref="MaxCompletionTokens"/>). Null: <see cref="DefaultMaxNewTokens"/>.
+    /// </summary>
     [Range(1, 1 << 20)]
-    public int MaxNewTokens { get; init; } = 256;
+    public int? MaxNewTokens { get; init; }
+
+    public const int DefaultMaxCompletionTokens = 4096;
+    public const int DefaultMaxNewTokens = 256;
+
+    /// <summary><see cref="MaxNewTokens"/>, or its default: what a worker generates for a job that does not say.</summary>
+    public int NewTokens => MaxNewTokens ?? DefaultMaxNewTokens;
 
     /// <summary>
     /// Text generation: most prompt tokens a job may bring (never more than the context allows);
@@ -96,8 +107,11 @@ public sealed record ModelOptions
     /// <summary>The registry's <c>kind</c> for this model's runtime.</summary>
     public string Kind => Runtime == ModelRuntimes.TextGeneration ? Contracts.ModelKinds.TextGeneration : Contracts.ModelKinds.Embedding;
 
-    /// <summary>False takes a configured model (the built-in default included) out of service.</summary>
+    /// <summary>False takes a configured model (the built-in default included) out of service everywhere.</summary>
     public bool Enabled { get; init; } = true;
+
+    /// <summary>Where the model runs: workers (the default), the edge, or both; and the edge's budget for it.</summary>
+    public ModelPlacement Placement { get; init; } = new();
 }
 
 public static class ModelRuntimes
@@ -110,24 +124,4 @@ public static class ModelPoolings
 {
     public const string Mean = "mean";
     public const string Cls = "cls";
-}
-
-/// <summary>The models this worker serves, by name. Section <c>Models</c>; all-minilm-l6-v2 is there unless disabled.</summary>
-public sealed class ModelCatalogOptions
-{
-    public const string Section = "Models";
-
-    public Dictionary<string, ModelOptions> Models { get; } = new(StringComparer.Ordinal)
-    {
-        [MiniLmEmbedder.ModelName] = new ModelOptions
-        {
-            Source = ModelOptions.EmbeddedMiniLm,
-            Dimensions = MiniLmEmbedder.Dimensions,
-            MaxSequenceLength = 256,
-        },
-    };
-
-    /// <summary>The enabled models, by name, in name order.</summary>
-    public IEnumerable<KeyValuePair<string, ModelOptions>> Enabled =>
-        Models.Where(m => m.Value.Enabled).OrderBy(m => m.Key, StringComparer.Ordinal);
 }

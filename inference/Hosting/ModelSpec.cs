@@ -72,13 +72,13 @@ public sealed record ModelSpec
         Pooling = model.Pooling,
         Normalize = model.Normalize,
         ContextLength = model.Runtime == ModelRuntimes.TextGeneration ? ContextLengthOf(model) : null,
-        MaxNewTokens = model.Runtime == ModelRuntimes.TextGeneration ? model.MaxNewTokens : null,
+        MaxNewTokens = model.Runtime == ModelRuntimes.TextGeneration ? model.NewTokens : null,
         MaxCompletionTokens = model.Runtime == ModelRuntimes.TextGeneration ? MaxCompletionTokensOf(model) : null,
         ExecutionProvider = provider.ActiveName,
     };
 
-    /// <summary>Most tokens a generation job may ask for: <see cref="ModelOptions.MaxCompletionTokens"/>, never above the context length.</summary>
-    public static int MaxCompletionTokensOf(ModelOptions model) => Math.Min(model.MaxCompletionTokens, ContextLengthOf(model));
+    /// <summary>Most tokens a generation job may ask for: <see cref="ModelOptions.MaxCompletionTokens"/> (or its default), never above the context length.</summary>
+    public static int MaxCompletionTokensOf(ModelOptions model) => Math.Min(model.MaxCompletionTokens ?? ModelOptions.DefaultMaxCompletionTokens, ContextLengthOf(model));
 
     /// <summary>The configured context length, else <c>max_position_embeddings</c> from the folder's config.json, else the default: what the generator will use.</summary>
     public static int ContextLengthOf(ModelOptions model)

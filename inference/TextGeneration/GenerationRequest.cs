@@ -110,7 +110,7 @@ public static class GenerationRequest
     /// </summary>
     public static GenerationSettings Settings(JobInput input, ModelOptions model, string jobId) => new()
     {
-        MaxNewTokens = input.MaxTokens ?? model.MaxNewTokens,
+        MaxNewTokens = input.MaxTokens ?? model.NewTokens,
         Temperature = input.Temperature ?? 0,
         TopP = input.TopP ?? 1,
         TopK = input.TopK ?? 0,

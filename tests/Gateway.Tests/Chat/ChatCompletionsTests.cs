@@ -5,6 +5,7 @@ using System.Text.Json;
 using Amazon.SQS.Model;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
+using InferenceGateway.Inference.Hosting;
 using InferenceGateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -36,9 +37,9 @@ public sealed class ChatCompletionsTests
     {
         var queue = TestStack.UniqueName("chat");
         var configuration = TestStack.Configuration(queue);
-        configuration[$"Models:Served:{Model}:Kind"] = ModelKinds.TextGeneration;
-        configuration[$"Models:Served:{Model}:MaxCompletionTokens"] = "64";
-        configuration[$"Models:Served:{Model}:MaxTextLength"] = "2000";
+        configuration[$"Models:{Model}:Runtime"] = ModelRuntimes.TextGeneration;
+        configuration[$"Models:{Model}:MaxCompletionTokens"] = "64";
+        configuration[$"Models:{Model}:MaxTextLength"] = "2000";
         _gateway = await GatewayServer.StartAsync(configuration);
         _store = _gateway.Services.GetRequiredService<RedisJobStore>();
         _key = await _gateway.CreateKeyAsync(TestStack.UniqueName("tenant"));
@@ -47,9 +48,9 @@ public sealed class ChatCompletionsTests
 
         _quietQueue = TestStack.UniqueName("chat-bad");
         var quiet = TestStack.Configuration(_quietQueue);
-        quiet[$"Models:Served:{Model}:Kind"] = ModelKinds.TextGeneration;
-        quiet[$"Models:Served:{Model}:MaxCompletionTokens"] = "64";
-        quiet[$"Models:Served:{Model}:MaxTextLength"] = "2000";
+        quiet[$"Models:{Model}:Runtime"] = ModelRuntimes.TextGeneration;
+        quiet[$"Models:{Model}:MaxCompletionTokens"] = "64";
+        quiet[$"Models:{Model}:MaxTextLength"] = "2000";
         _quiet = await GatewayServer.StartAsync(quiet);
         _quietKey = await _quiet.CreateKeyAsync(TestStack.UniqueName("tenant"));
     }

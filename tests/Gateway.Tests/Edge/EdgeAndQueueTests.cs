@@ -26,9 +26,9 @@ public sealed class EdgeAndQueueTests
         var configuration = Configuration(TestStack.UniqueName("edge-e2e"));
 
         // One text of these fits the budget; all three do not, and are queued.
-        configuration[$"Edge:Models:{Model}:FixedMs"] = "0";
-        configuration[$"Edge:Models:{Model}:PerTokenMs"] = "1";
-        configuration[$"Edge:Models:{Model}:LatencyBudgetMs"] = "20";
+        configuration[$"Models:{Model}:Placement:FixedMs"] = "0";
+        configuration[$"Models:{Model}:Placement:PerTokenMs"] = "1";
+        configuration[$"Models:{Model}:Placement:LatencyBudgetMs"] = "20";
         _gateway = await GatewayServer.StartAsync(configuration);
         _worker = await WorkerServer.StartAsync(configuration);
         _key = await _gateway.CreateKeyAsync(TestStack.UniqueName("tenant"));

@@ -72,10 +72,10 @@ public sealed class EdgeBudgetTests
     private static Task<GatewayServer> StartAsync(string queue, string policy)
     {
         var configuration = Configuration(queue);
-        configuration[$"Edge:Models:{Model}:FixedMs"] = "0";
-        configuration[$"Edge:Models:{Model}:PerTokenMs"] = "1";
-        configuration[$"Edge:Models:{Model}:LatencyBudgetMs"] = "20";
-        configuration[$"Edge:Models:{Model}:OverBudget"] = policy;
+        configuration[$"Models:{Model}:Placement:FixedMs"] = "0";
+        configuration[$"Models:{Model}:Placement:PerTokenMs"] = "1";
+        configuration[$"Models:{Model}:Placement:LatencyBudgetMs"] = "20";
+        configuration[$"Models:{Model}:Placement:OverBudget"] = policy;
         return GatewayServer.StartAsync(configuration);
     }
 }

@@ -21,7 +21,7 @@ public sealed class EdgeLatencyAuditTests
         configuration["LatencyAudit:FlushInterval"] = "00:00:00.200";
         configuration["LatencyAudit:MinCount"] = "3";
         // A minute: the verdict does not depend on how fast this machine is.
-        configuration[$"Edge:Models:{Model}:LatencyBudgetMs"] = "60000";
+        configuration[$"Models:{Model}:Placement:LatencyBudgetMs"] = "60000";
         await using var gateway = await GatewayServer.StartAsync(configuration);
         using var client = gateway.CreateClient(await gateway.CreateKeyAsync(TestStack.UniqueName("tenant")));
         using var admin = gateway.CreateClient(await gateway.CreateKeyAsync(TestStack.UniqueName("ops"), Scopes.Admin));

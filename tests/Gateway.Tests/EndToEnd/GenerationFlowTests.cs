@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using InferenceGateway.Contracts;
 using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Inference.Hosting;
 using InferenceGateway.Tests.Delivery;
 using InferenceGateway.Tests.Infrastructure;
 using InferenceGateway.Tests.TextGeneration;
@@ -32,8 +33,8 @@ public sealed class GenerationFlowTests
     {
         var queue = TestStack.UniqueName("generation-flow");
         var gateway = TestStack.Configuration(queue);
-        gateway[$"Models:Served:{Model}:Kind"] = ModelKinds.TextGeneration;
-        gateway[$"Models:Served:{Model}:MaxCompletionTokens"] = "64";
+        gateway[$"Models:{Model}:Runtime"] = ModelRuntimes.TextGeneration;
+        gateway[$"Models:{Model}:MaxCompletionTokens"] = "64";
         gateway["RateLimits:Plans:tiny:TokensPerMinute"] = "100";
         gateway["RateLimits:Plans:tiny:RequestsPerSecond"] = "1000";
         gateway["RateLimits:Plans:tiny:Burst"] = "1000";

@@ -36,9 +36,10 @@ public sealed class ModelRegistryApiTests
         _bare = $"bare-{suffix}";
         _queueName = TestStack.UniqueName("models");
         var configuration = TestStack.Configuration(_queueName);
-        configuration[$"Models:Served:{_configured}:Dimensions"] = "16";
-        configuration[$"Models:Served:{_both}:MaxTexts"] = "10";
-        configuration[$"Models:Served:{_both}:MaxTextLength"] = "100";
+        configuration[$"Models:{_configured}:Dimensions"] = "16";
+        configuration[$"Models:{_both}:Dimensions"] = "384";
+        configuration[$"Models:{_both}:MaxTexts"] = "10";
+        configuration[$"Models:{_both}:MaxTextLength"] = "100";
         _gateway = await GatewayServer.StartAsync(configuration);
         _registry = _gateway.Services.GetRequiredService<ModelRegistry>();
 

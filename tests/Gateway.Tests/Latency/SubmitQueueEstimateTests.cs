@@ -35,8 +35,8 @@ public sealed class SubmitQueueEstimateTests
         var queueName = TestStack.UniqueName("estimate");
         var prefix = TestStack.UniqueName("lat");
         var configuration = TestStack.Configuration(queueName);
-        configuration[$"Models:Served:{_warmModel}:Dimensions"] = "8";
-        configuration[$"Models:Served:{_coldModel}:Dimensions"] = "8";
+        configuration[$"Models:{_warmModel}:Dimensions"] = "8";
+        configuration[$"Models:{_coldModel}:Dimensions"] = "8";
         configuration["LatencyAudit:KeyPrefix"] = prefix;
         configuration["LatencyAudit:QueueDepthCacheFor"] = "00:00:00.200";
 

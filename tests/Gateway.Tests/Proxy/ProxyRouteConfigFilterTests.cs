@@ -1,5 +1,5 @@
-using InferenceGateway.Gateway.Jobs;
 using InferenceGateway.Gateway.Proxy;
+using InferenceGateway.Inference.Hosting;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 
@@ -46,6 +46,18 @@ public sealed class ProxyRouteConfigFilterTests
         var error = Assert.ThrowsAsync<InvalidOperationException>(async () => await _filter.ConfigureRouteAsync(bad, null, CancellationToken.None));
 
         Assert.That(error!.Message, Does.Contain("'r'").And.Contain("gpt-17").And.Contain("LatencyBudgetMs").And.Contain("Anonymous"));
+    }
+
+    [Test]
+    public void AsyncRoute_ForAModelPlacedOnlyAtTheEdge_IsRefused()
+    {
+        var catalog = new ModelCatalogOptions();
+        catalog.Models["edge-only"] = new ModelOptions { Source = ModelOptions.EmbeddedMiniLm, Dimensions = 384, Placement = new ModelPlacement { Worker = false, Edge = true } };
+        var filter = new ProxyRouteConfigFilter(new StaticOptions(catalog));
+
+        var error = Assert.ThrowsAsync<InvalidOperationException>(async () => await filter.ConfigureRouteAsync(Route(null, ("Mode", "async"), ("Model", "edge-only")), null, CancellationToken.None));
+
+        Assert.That(error!.Message, Does.Contain("'edge-only', which is not served (all-minilm-l6-v2)"));
     }
 
     [TestCase("sometimes", TestName = "Mode_Unknown_IsRefused")]

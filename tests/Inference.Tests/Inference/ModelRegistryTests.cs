@@ -11,7 +11,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace InferenceGateway.Tests.Inference;
 
-/// <summary>The model registry in configuration: the default entry, another model as "configuration plus a file", validation, the published spec.</summary>
+/// <summary>The model catalog in configuration: the default entry, another model as "configuration plus a file", placement, validation (retired keys included), the published spec.</summary>
 [TestFixture]
 public sealed class ModelRegistryTests
 {
@@ -114,13 +114,90 @@ public sealed class ModelRegistryTests
         Assert.That(ex.Failures, Has.Some.Contains("Models:bad-runtime:Pooling is 'max'"));
     }
 
+    [Test]
+    public void Configuration_BindsWhatEachModelIs_AndWhereItRuns_AndTheWorkerServesOnlyItsOwn()
+    {
+        using var host = WorkerHost(new Dictionary<string, string?>
+        {
+            ["Models:edge-copy:Source"] = ModelOptions.EmbeddedMiniLm,
+            ["Models:edge-copy:Dimensions"] = "384",
+            ["Models:edge-copy:MaxTexts"] = "7",
+            ["Models:edge-copy:Pooling"] = "cls",
+            ["Models:edge-copy:Placement:Worker"] = "false",
+            ["Models:edge-copy:Placement:Edge"] = "true",
+            ["Models:edge-copy:Placement:LatencyBudgetMs"] = "40",
+            ["Models:edge-copy:Placement:FixedMs"] = "2",
+            ["Models:edge-copy:Placement:PerTokenMs"] = "0.25",
+            ["Models:edge-copy:Placement:OverBudget"] = "Refuse",
+            ["Models:all-minilm-l6-v2:Placement:Edge"] = "false",
+        });
+        var catalog = host.Services.GetRequiredService<IOptions<ModelCatalogOptions>>().Value;
+
+        var copy = catalog.Models["edge-copy"];
+        Assert.That((copy.Source, copy.Dimensions, copy.MaxTexts, copy.Pooling, copy.Kind), Is.EqualTo((ModelOptions.EmbeddedMiniLm, 384, 7, "cls", "embedding")));
+        Assert.That(copy.Placement, Is.EqualTo(new ModelPlacement { Worker = false, Edge = true, LatencyBudgetMs = 40, FixedMs = 2, PerTokenMs = 0.25, OverBudget = OverBudgetPolicy.Refuse }));
+        Assert.That(catalog.Models[MiniLmEmbedder.ModelName].Placement, Is.EqualTo(new ModelPlacement { Worker = true, Edge = false }));
+        Assert.That(catalog.On(ModelRunsOn.Edge).Select(m => m.Key), Is.EqualTo(new[] { "edge-copy" }));
+        Assert.That(catalog.On(ModelRunsOn.Worker).Select(m => m.Key), Is.EqualTo(new[] { MiniLmEmbedder.ModelName }));
+        Assert.That(host.Services.GetRequiredService<ModelHost>().Models.Select(m => m.Name), Is.EqualTo(new[] { MiniLmEmbedder.ModelName }));
+    }
+
+    [Test]
+    public void Configuration_ByDefault_PlacesAllMiniLmOnWorkersAndAtTheEdge()
+    {
+        var placement = Options([]).Models[MiniLmEmbedder.ModelName].Placement;
+
+        Assert.That((placement.Worker, placement.Edge), Is.EqualTo((true, true)));
+    }
+
+    [Test]
+    public void Configuration_WithTheRetiredGatewayKeys_FailsAtStartNamingTheNewOnes()
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => Options(new Dictionary<string, string?>
+        {
+            ["Models:Served:old-model:MaxTexts"] = "10",
+            ["Models:kinded:Kind"] = "text-generation",
+            ["Models:kinded:Source"] = ModelOptions.EmbeddedMiniLm,
+            ["Models:kinded:Dimensions"] = "384",
+        }));
+
+        Assert.That(ex!.Failures, Has.Some.Contains("Models:Served:old-model is no longer read: it is Models:old-model now"));
+        Assert.That(ex.Failures, Has.Some.Contains("Models:kinded:Kind is not a setting: the kind follows Models:kinded:Runtime"));
+    }
+
+    [Test]
+    public void Configuration_WithAModelPlacedNowhere_OrAGeneratorAtTheEdge_FailsAtStart()
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => Options(new Dictionary<string, string?>
+        {
+            ["Models:nowhere:Source"] = ModelOptions.EmbeddedMiniLm,
+            ["Models:nowhere:Dimensions"] = "384",
+            ["Models:nowhere:Placement:Worker"] = "false",
+            ["Models:edge-llm:Runtime"] = "text-generation",
+            ["Models:edge-llm:Source"] = "unused",
+            ["Models:edge-llm:Placement:Worker"] = "false",
+            ["Models:edge-llm:Placement:Edge"] = "true",
+            ["Models:edge-llm:Placement:LatencyBudgetMs"] = "0",
+        }));
+
+        Assert.That(ex!.Failures, Has.Some.Contains("Models:nowhere:Placement runs it nowhere"));
+        Assert.That(ex.Failures, Has.Some.Contains("Models:edge-llm:Placement:Edge is for 'sentence-embedding' models"));
+        Assert.That(ex.Failures, Has.Some.Contains("Models:edge-llm:Placement: The field LatencyBudgetMs must be between 1 and 60000."));
+        Assert.That(ex.Failures, Has.None.Contains("Models:edge-llm:Source"), "a model's files are checked only where it runs");
+    }
+
     /// <summary>The catalog as the worker binds and validates it from configuration.</summary>
     private static ModelCatalogOptions Options(Dictionary<string, string?> configuration)
+    {
+        using var host = WorkerHost(configuration);
+        return host.Services.GetRequiredService<IOptions<ModelCatalogOptions>>().Value;
+    }
+
+    private static IHost WorkerHost(Dictionary<string, string?> configuration)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing", ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.Services.AddInference();
-        using var host = builder.Build();
-        return host.Services.GetRequiredService<IOptions<ModelCatalogOptions>>().Value;
+        return builder.Build();
     }
 }
