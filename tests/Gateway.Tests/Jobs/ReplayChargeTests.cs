@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
-using InferenceGateway.Contracts;
 using InferenceGateway.Gateway.Auth;
+using InferenceGateway.Inference.Hosting;
 using InferenceGateway.Tests.Infrastructure;
 
 namespace InferenceGateway.Tests.Jobs;
@@ -32,8 +32,8 @@ public sealed class ReplayChargeTests
         configuration[$"RateLimits:Plans:{Plan}:TokensPerMinute"] = "100";
         configuration[$"RateLimits:Plans:{Plan}:RequestsPerSecond"] = "10000";
         configuration[$"RateLimits:Plans:{Plan}:Burst"] = "10000";
-        configuration[$"Models:Served:{ChatModel}:Kind"] = ModelKinds.TextGeneration;
-        configuration[$"Models:Served:{ChatModel}:MaxCompletionTokens"] = "64";
+        configuration[$"Models:{ChatModel}:Runtime"] = ModelRuntimes.TextGeneration;
+        configuration[$"Models:{ChatModel}:MaxCompletionTokens"] = "64";
         _gateway = await GatewayServer.StartAsync(configuration);
     }
 
