@@ -27,6 +27,4 @@ namespace InferenceGateway.Gateway;
 [JsonSerializable(typeof(WebhookRequest))]
 [JsonSerializable(typeof(WebhookSecretView))]
 [JsonSerializable(typeof(WebhookDeliveriesView))]
-[JsonSerializable(typeof(WebhookDelivery))]
-[JsonSerializable(typeof(WebhookPayload))]
 public sealed partial class GatewayJsonContext : JsonSerializerContext;

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Gateway.Limits;
@@ -16,13 +17,15 @@ public sealed class JsonBodyReader
 {
     private readonly JsonSerializerOptions _options;
 
-    public JsonBodyReader(IOptions<RequestLimits> limits)
+    /// <param name="limits">The nesting limit.</param>
+    /// <param name="json">The HTTP API's JSON settings, whose resolvers (the host's source-generated contexts) read the bodies.</param>
+    public JsonBodyReader(IOptions<RequestLimits> limits, IOptions<JsonOptions> json)
     {
         _options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
             MaxDepth = limits.Value.MaxJsonDepth,
             AllowDuplicateProperties = false,
-            TypeInfoResolver = GatewayJsonContext.Default,
+            TypeInfoResolver = json.Value.SerializerOptions.TypeInfoResolver,
         };
         _options.MakeReadOnly();
     }

@@ -20,7 +20,7 @@ public sealed class WebhookDeliveryLog(IConnectionMultiplexer redis, IOptions<Jo
         var db = redis.GetDatabase();
         var key = Key(jobId);
         var batch = db.CreateBatch();
-        var push = batch.ListRightPushAsync(key, JsonSerializer.Serialize(delivery, GatewayJsonContext.Default.WebhookDelivery));
+        var push = batch.ListRightPushAsync(key, JsonSerializer.Serialize(delivery, WebhookJsonContext.Default.WebhookDelivery));
         var trim = batch.ListTrimAsync(key, -MaxEntries, -1);
         var expire = batch.KeyExpireAsync(key, storeOptions.Value.Retention);
         batch.Execute();
@@ -30,6 +30,6 @@ public sealed class WebhookDeliveryLog(IConnectionMultiplexer redis, IOptions<Jo
     public async Task<IReadOnlyList<WebhookDelivery>> ReadAsync(string jobId)
     {
         var entries = await redis.GetDatabase().ListRangeAsync(Key(jobId));
-        return [.. entries.Select(e => JsonSerializer.Deserialize(e.ToString(), GatewayJsonContext.Default.WebhookDelivery)!)];
+        return [.. entries.Select(e => JsonSerializer.Deserialize(e.ToString(), WebhookJsonContext.Default.WebhookDelivery)!)];
     }
 }

@@ -94,7 +94,7 @@ internal sealed class WebhookEntryDelivery(
             "job." + jobEvent.Type,
             jobEvent.At,
             new WebhookEventData(jobId, seq, jobEvent.Type, jobEvent.At, jobEvent.Data, terminal ? job.Status : null, result, terminal ? job.Error : null));
-        var body = JsonSerializer.SerializeToUtf8Bytes(payload, GatewayJsonContext.Default.WebhookPayload);
+        var body = JsonSerializer.SerializeToUtf8Bytes(payload, WebhookJsonContext.Default.WebhookPayload);
         var message = new WebhookMessage(jobId, seq, jobEvent.Type, new Uri(url), WebhookDispatcher.WebhookId(jobId, seq), body);
         var earlier = schedule.GaveUpAt(jobId);
         if (earlier.Url == url)

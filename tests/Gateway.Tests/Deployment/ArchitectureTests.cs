@@ -24,6 +24,22 @@ public sealed partial class ArchitectureTests
         Assert.That(FindCycle(graph), Is.Null, "a cycle between gateway feature folders");
     }
 
+    /// <summary>
+    /// The host's JSON context lists types of many features, so a feature that named it would depend on
+    /// all of them through the root; features get it through <c>JsonOptions</c> or have their own.
+    /// </summary>
+    [Test]
+    public void GatewayFolders_NeverNameTheHostsJsonContext()
+    {
+        var naming = Directory.GetDirectories(Path.Combine(RepoPaths.Root, "gateway"))
+            .Where(dir => Path.GetFileName(dir) is not ("bin" or "obj"))
+            .SelectMany(dir => Directory.EnumerateFiles(dir, "*.cs", SearchOption.AllDirectories))
+            .Where(file => File.ReadAllText(file).Contains("GatewayJsonContext", StringComparison.Ordinal))
+            .Select(file => Path.GetRelativePath(RepoPaths.Root, file));
+
+        Assert.That(naming, Is.Empty);
+    }
+
     [Test]
     public void GatewayFolderGraph_IsTheOneDrawnInArchitectureDoc()
     {
