@@ -59,7 +59,7 @@ public sealed class EdgeAndQueueTests
         Assert.That(queued, Has.Length.EqualTo(Texts.Length));
         for (var i = 0; i < Texts.Length; i++)
         {
-            Assert.That(Cosine(edge[i], queued[i]), Is.GreaterThanOrEqualTo(0.9999), $"text {i}");
+            Assert.That(Similarity.Cosine(edge[i], queued[i]), Is.GreaterThanOrEqualTo(0.9999), $"text {i}");
         }
     }
 
@@ -76,7 +76,7 @@ public sealed class EdgeAndQueueTests
         using var single = await PostAsync(client, new { model = Model, input = Texts[0] });
         var atTheEdge = Vectors(await ReadJsonAsync(single, HttpStatusCode.OK))[0];
         Assert.That(queued, Has.Length.EqualTo(Texts.Length));
-        Assert.That(Cosine(atTheEdge, queued[0]), Is.GreaterThanOrEqualTo(0.9999));
+        Assert.That(Similarity.Cosine(atTheEdge, queued[0]), Is.GreaterThanOrEqualTo(0.9999));
     }
 
     /// <summary>Waits for the job over the hub, then reads its result with GET /v1/jobs/{id}: <c>{"model","dimensions","embeddings"}</c>.</summary>

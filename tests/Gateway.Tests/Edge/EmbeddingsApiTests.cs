@@ -79,7 +79,7 @@ public sealed class EmbeddingsApiTests
         {
             using var single = await PostAsync(client, new { model = Model, input = texts[i] });
             var alone = Vectors(await ReadJsonAsync(single, HttpStatusCode.OK))[0];
-            Assert.That(Cosine(vectors[i], alone), Is.GreaterThanOrEqualTo(0.9999), $"text {i}");
+            Assert.That(Similarity.Cosine(vectors[i], alone), Is.GreaterThanOrEqualTo(0.9999), $"text {i}");
         }
 
         var edge = _gateway.Services.GetRequiredService<EdgeModels>();
@@ -108,7 +108,7 @@ public sealed class EmbeddingsApiTests
         Assert.That(decoded.Select(v => v.Length), Is.All.EqualTo(384));
         for (var i = 0; i < decoded.Length; i++)
         {
-            Assert.That(Cosine(decoded[i], expected[i]), Is.GreaterThanOrEqualTo(0.9999));
+            Assert.That(Similarity.Cosine(decoded[i], expected[i]), Is.GreaterThanOrEqualTo(0.9999));
         }
     }
 

@@ -1,3 +1,4 @@
+using InferenceGateway.Tests.Infrastructure;
 using InferenceGateway.Inference;
 using InferenceGateway.Inference.Batching;
 using InferenceGateway.Inference.Embeddings;
@@ -238,20 +239,7 @@ public sealed class EmbeddingBatcherTests
                 _alone[texts[i]] = alone = _model.Embed([texts[i]])[0];
             }
 
-            Assert.That(Cosine(actual[i], alone), Is.GreaterThanOrEqualTo(0.9999), $"{who}, text {i}: \"{texts[i]}\"");
+            Assert.That(Similarity.Cosine(actual[i], alone), Is.GreaterThanOrEqualTo(0.9999), $"{who}, text {i}: \"{texts[i]}\"");
         }
-    }
-
-    private static double Cosine(float[] a, float[] b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            dot += a[i] * (double)b[i];
-            na += a[i] * (double)a[i];
-            nb += b[i] * (double)b[i];
-        }
-
-        return dot / Math.Sqrt(na * nb);
     }
 }

@@ -1,3 +1,4 @@
+using InferenceGateway.Tests.Infrastructure;
 using InferenceGateway.Inference;
 using InferenceGateway.Inference.Embeddings;
 using Microsoft.ML.OnnxRuntime;
@@ -63,7 +64,7 @@ public sealed class EmbeddingCorrectnessTests
         for (var i = 0; i < Sentences.Length; i++)
         {
             Assert.That(ours[i], Has.Length.EqualTo(384));
-            Assert.That(Cosine(ours[i], theirs[i]), Is.GreaterThanOrEqualTo(0.999), $"sentence {i}: \"{Sentences[i]}\"");
+            Assert.That(Similarity.Cosine(ours[i], theirs[i]), Is.GreaterThanOrEqualTo(0.999), $"sentence {i}: \"{Sentences[i]}\"");
         }
     }
 
@@ -98,7 +99,7 @@ public sealed class EmbeddingCorrectnessTests
         for (var i = 0; i < Sentences.Length; i++)
         {
             var alone = _embedder.Embed([Sentences[i]])[0];
-            Assert.That(Cosine(batched[i], alone), Is.GreaterThanOrEqualTo(0.9999), $"sentence {i}");
+            Assert.That(Similarity.Cosine(batched[i], alone), Is.GreaterThanOrEqualTo(0.9999), $"sentence {i}");
         }
     }
 
@@ -111,18 +112,5 @@ public sealed class EmbeddingCorrectnessTests
 
         Assert.That(vector, Has.Length.EqualTo(384));
         Assert.That(vector.All(float.IsFinite), Is.True);
-    }
-
-    private static double Cosine(float[] a, float[] b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            dot += a[i] * (double)b[i];
-            na += a[i] * (double)a[i];
-            nb += b[i] * (double)b[i];
-        }
-
-        return dot / Math.Sqrt(na * nb);
     }
 }

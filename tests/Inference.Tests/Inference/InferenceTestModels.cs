@@ -58,17 +58,4 @@ internal static class InferenceTestModels
         new HostingEnvironment { ContentRootPath = AppContext.BaseDirectory },
         time,
         NullLogger<ModelHost>.Instance);
-
-    public static double Cosine(float[] a, float[] b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            dot += a[i] * (double)b[i];
-            na += a[i] * (double)a[i];
-            nb += b[i] * (double)b[i];
-        }
-
-        return dot / Math.Sqrt(na * nb);
-    }
 }

@@ -1,3 +1,4 @@
+using InferenceGateway.Tests.Infrastructure;
 using InferenceGateway.Inference;
 using InferenceGateway.Inference.Embeddings;
 using InferenceGateway.Inference.Onnx;
@@ -32,8 +33,8 @@ public sealed class ModelCacheTests
         var fromCache = cached.Embed(InferenceTestModels.Sentences);
         for (var i = 0; i < expected.Length; i++)
         {
-            Assert.That(InferenceTestModels.Cosine(fromCache[i], expected[i]), Is.GreaterThanOrEqualTo(0.9999), $"cached, sentence {i}");
-            Assert.That(InferenceTestModels.Cosine(fromWrite[i], expected[i]), Is.GreaterThanOrEqualTo(0.9999), $"first load, sentence {i}");
+            Assert.That(Similarity.Cosine(fromCache[i], expected[i]), Is.GreaterThanOrEqualTo(0.9999), $"cached, sentence {i}");
+            Assert.That(Similarity.Cosine(fromWrite[i], expected[i]), Is.GreaterThanOrEqualTo(0.9999), $"first load, sentence {i}");
         }
     }
 

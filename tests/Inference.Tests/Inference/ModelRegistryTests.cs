@@ -1,3 +1,4 @@
+using InferenceGateway.Tests.Infrastructure;
 using System.Text.Json;
 using InferenceGateway.Inference;
 using InferenceGateway.Inference.Embeddings;
@@ -71,7 +72,7 @@ public sealed class ModelRegistryTests
         var actual = fromFile.Model.Embed(InferenceTestModels.Sentences);
         for (var i = 0; i < expected.Length; i++)
         {
-            Assert.That(InferenceTestModels.Cosine(actual[i], expected[i]), Is.GreaterThanOrEqualTo(0.9999), $"sentence {i}");
+            Assert.That(Similarity.Cosine(actual[i], expected[i]), Is.GreaterThanOrEqualTo(0.9999), $"sentence {i}");
         }
     }
 
