@@ -25,6 +25,7 @@ JOBCLIENT_DLL="$ROOT/tools/JobClient/$BIN/JobClient.dll"
 # fauxqs 2.4.1 always listens on 0.0.0.0; this preload makes it listen on loopback only.
 LOOPBACK_SHIM="$ROOT/deploy/fauxqs-loopback.mjs"
 FAUXQS_START="$ROOT/deploy/fauxqs.mjs" # fauxqs with its request log off (its cli.js forces it on)
+SQS_DATA_DIR="$LOCAL_DIR/sqs" # the emulator's queues and messages (SQLite, fauxqs.db), kept across down/up
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export MSBUILDDISABLENODEREUSE=1 # no msbuild nodes left behind after build/test
@@ -41,7 +42,8 @@ usage() {
 Usage: ./dev.sh <command> [args]
 
   up      build, start redis, sqs (fauxqs), gateway and worker on 127.0.0.1 in the foreground;
-          writes .local/stack.env; Ctrl-C stops everything
+          writes .local/stack.env; Ctrl-C stops everything. Redis and the emulator keep their
+          data in .local/redis and .local/sqs: queued jobs survive down and up
   demo    start the stack in the background, submit a sample job with tools/JobClient, stop
   test    run the test projects (tests/*.Tests), one summary line for all of them (extra args
           go to each 'dotnet test', e.g. --filter Name~Embedding)
@@ -131,6 +133,7 @@ wait_for() {
     "$@" >/dev/null 2>&1 && return 0
     if ! alive "${PIDS[$name]}"; then
       tail -n 30 "$LOG_DIR/$name.log" >&2 || true
+      [[ $name != sqs ]] || log "the emulator keeps its queues in ${SQS_DATA_DIR#"$ROOT"/}/fauxqs.db (SQLite, which a stop or kill mid-write leaves consistent); if its log above names that database, move ${SQS_DATA_DIR#"$ROOT"/} aside to start with empty queues (the messages in it are then lost)"
       die "$name exited during start-up (log: .local/logs/$name.log)"
     fi
     sleep 0.25
@@ -147,7 +150,10 @@ svc_env() {
 
 # Job records and event logs survive a Redis restart: append-only file in .local/redis, fsync every second.
 start_redis()   { mkdir -p "$LOCAL_DIR/redis"; start_proc redis "$1" -- redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$LOCAL_DIR/redis" --save "" --appendonly yes --appendfsync everysec --daemonize no; }
-start_sqs()     { start_proc sqs "$1" -- env FAUXQS_PORT="$SQS_PORT" FAUXQS_LOGGER=false "$NODE_BIN" --import "$LOOPBACK_SHIM" "$FAUXQS_START"; }
+# Queued and in-flight messages survive ./dev.sh down && ./dev.sh up: fauxqs writes every change
+# through to SQLite in .local/sqs (an in-flight message is visible again once its timeout has passed).
+start_sqs()     { start_proc sqs "$1" -- env FAUXQS_PORT="$SQS_PORT" FAUXQS_LOGGER=false FAUXQS_DATA_DIR="$SQS_DATA_DIR" FAUXQS_PERSISTENCE=true \
+  "$NODE_BIN" --import "$LOOPBACK_SHIM" "$FAUXQS_START"; }
 # Both read the one model catalog (Models:<name>), given the same: tiny-llm, placed on workers (the
 # default), so the gateway accepts its jobs before a worker has registered it (workers scaled to zero).
 # shellcheck disable=SC2046 # svc_env is word-split on purpose (values contain no spaces)
