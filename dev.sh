@@ -10,7 +10,7 @@ GATEWAY_PORT="${GATEWAY_PORT:-5080}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 SQS_PORT="${SQS_PORT:-4566}"
 
-LOCAL_DIR="$ROOT/.local"
+LOCAL_DIR="${DEV_LOCAL_DIR:-$ROOT/.local}" # state, logs, pids; DEV_LOCAL_DIR: elsewhere (the tests)
 LOG_DIR="$LOCAL_DIR/logs"
 PID_DIR="$LOCAL_DIR/pids"
 STACK_ENV="$LOCAL_DIR/stack.env"
@@ -25,6 +25,14 @@ JOBCLIENT_DLL="$ROOT/tools/JobClient/$BIN/JobClient.dll"
 # fauxqs 2.4.1 always listens on 0.0.0.0; this preload makes it listen on loopback only.
 LOOPBACK_SHIM="$ROOT/deploy/fauxqs-loopback.mjs"
 FAUXQS_START="$ROOT/deploy/fauxqs.mjs" # fauxqs with its request log off (its cli.js forces it on)
+SQS_DATA_DIR="$LOCAL_DIR/sqs" # the emulator's queues and messages (SQLite, fauxqs.db), kept across down/up
+
+# The worker's shutdown, given to it explicitly (Worker__* from the environment, else the defaults of
+# its appsettings.json) so that dev.sh knows how long a graceful stop may take: an open long poll
+# (WaitTimeSeconds) is let return while running jobs get ShutdownGraceSeconds, in parallel; the
+# host's shutdown timeout is the longer of the two plus 15 s (WorkerHostBuilderExtensions).
+WORKER_WAIT_SECONDS="${Worker__WaitTimeSeconds:-20}"
+WORKER_GRACE_SECONDS="${Worker__ShutdownGraceSeconds:-25}"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export MSBUILDDISABLENODEREUSE=1 # no msbuild nodes left behind after build/test
@@ -41,7 +49,8 @@ usage() {
 Usage: ./dev.sh <command> [args]
 
   up      build, start redis, sqs (fauxqs), gateway and worker on 127.0.0.1 in the foreground;
-          writes .local/stack.env; Ctrl-C stops everything
+          writes .local/stack.env; Ctrl-C stops everything. Redis and the emulator keep their
+          data in .local/redis and .local/sqs: queued jobs survive down and up
   demo    start the stack in the background, submit a sample job with tools/JobClient, stop
   test    run the test projects (tests/*.Tests), one summary line for all of them (extra args
           go to each 'dotnet test', e.g. --filter Name~Embedding)
@@ -49,7 +58,8 @@ Usage: ./dev.sh <command> [args]
           under 3 minutes; --only stack,submit,coldstart,proxy,push: some sections; --set
           KEY=VALUE: a setting for every gateway and worker it starts); the report is also kept
           in .local/bench/
-  down    stop whatever 'up' started (from .local/pids)
+  down    stop whatever 'up' started (from .local/pids); the worker gets its graceful stop (its
+          open long poll returns, running jobs finish or are released): up to 45 s
   help    this text
 
 Ports (env): GATEWAY_PORT=$GATEWAY_PORT REDIS_PORT=$REDIS_PORT SQS_PORT=$SQS_PORT
@@ -94,18 +104,26 @@ alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
 # A pid from a pid file is only ours if it still runs one of our programs (pids get reused).
 ours() { alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qE 'redis-server|fauxqs|InferenceGateway|dev\.sh'; }
 
-# Sends TERM to the given pids, waits up to 10 s for all of them, then KILLs what is left.
+# The worker's shutdown timeout plus 5 s to exit: how long a TERMed worker is given before KILL.
+# compose's stop_grace_period (45s) is the same figure for the defaults (25 s grace, 20 s poll).
+worker_stop_seconds() {
+  local longest=$((WORKER_WAIT_SECONDS > WORKER_GRACE_SECONDS ? WORKER_WAIT_SECONDS : WORKER_GRACE_SECONDS))
+  echo $((longest + 15 + 5))
+}
+
+# stop_pids SECONDS PID...: sends TERM to the pids, waits up to SECONDS for all of them, then KILLs
+# what is left.
 stop_pids() {
-  local pid i
+  local secs=$1 pid i; shift
   for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for ((i = 0; i < 100; i++)); do
+  for ((i = 0; i < secs * 10; i++)); do
     local any=0
     for pid in "$@"; do alive "$pid" && any=1; done
     [[ $any -eq 0 ]] && return 0
     sleep 0.1
   done
   for pid in "$@"; do
-    alive "$pid" && { log "pid $pid did not stop in 10 s, killing"; kill -KILL "$pid" 2>/dev/null || true; }
+    alive "$pid" && { log "pid $pid did not stop in $secs s, killing"; kill -KILL "$pid" 2>/dev/null || true; }
   done
   return 0
 }
@@ -131,6 +149,7 @@ wait_for() {
     "$@" >/dev/null 2>&1 && return 0
     if ! alive "${PIDS[$name]}"; then
       tail -n 30 "$LOG_DIR/$name.log" >&2 || true
+      [[ $name != sqs ]] || log "the emulator keeps its queues in ${SQS_DATA_DIR#"$ROOT"/}/fauxqs.db (SQLite, which a stop or kill mid-write leaves consistent); if its log above names that database, move ${SQS_DATA_DIR#"$ROOT"/} aside to start with empty queues (the messages in it are then lost)"
       die "$name exited during start-up (log: .local/logs/$name.log)"
     fi
     sleep 0.25
@@ -142,12 +161,16 @@ wait_for() {
 svc_env() {
   echo "Redis__Configuration=127.0.0.1:$REDIS_PORT" "Sqs__ServiceUrl=http://127.0.0.1:$SQS_PORT" \
     Sqs__QueueName=jobs Sqs__DeadLetterQueueName=jobs-dlq Sqs__CreateQueues=true \
-    Sqs__AccessKey=test Sqs__SecretKey=test Sqs__Region=us-east-1
+    Sqs__AccessKey=test Sqs__SecretKey=test Sqs__Region=us-east-1 \
+    "Worker__WaitTimeSeconds=$WORKER_WAIT_SECONDS" "Worker__ShutdownGraceSeconds=$WORKER_GRACE_SECONDS"
 }
 
 # Job records and event logs survive a Redis restart: append-only file in .local/redis, fsync every second.
 start_redis()   { mkdir -p "$LOCAL_DIR/redis"; start_proc redis "$1" -- redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$LOCAL_DIR/redis" --save "" --appendonly yes --appendfsync everysec --daemonize no; }
-start_sqs()     { start_proc sqs "$1" -- env FAUXQS_PORT="$SQS_PORT" FAUXQS_LOGGER=false "$NODE_BIN" --import "$LOOPBACK_SHIM" "$FAUXQS_START"; }
+# Queued and in-flight messages survive ./dev.sh down && ./dev.sh up: fauxqs writes every change
+# through to SQLite in .local/sqs (an in-flight message is visible again once its timeout has passed).
+start_sqs()     { start_proc sqs "$1" -- env FAUXQS_PORT="$SQS_PORT" FAUXQS_LOGGER=false FAUXQS_DATA_DIR="$SQS_DATA_DIR" FAUXQS_PERSISTENCE=true \
+  "$NODE_BIN" --import "$LOOPBACK_SHIM" "$FAUXQS_START"; }
 # Both read the one model catalog (Models:<name>), given the same: tiny-llm, placed on workers (the
 # default), so the gateway accepts its jobs before a worker has registered it (workers scaled to zero).
 # shellcheck disable=SC2046 # svc_env is word-split on purpose (values contain no spaces)
@@ -157,7 +180,7 @@ start_gateway() { start_proc gateway "$1" -- env $(svc_env) ASPNETCORE_ENVIRONME
 # shellcheck disable=SC2046
 start_worker()  { start_proc worker "$1" -- env $(svc_env) DOTNET_ENVIRONMENT=Development \
   Models__tiny-llm__Runtime=text-generation "Models__tiny-llm__Source=$TINY_LLM_DIR" \
-  dotnet "$WORKER_DLL"; }
+  dotnet "$WORKER_DLL"; echo "$(worker_stop_seconds)" >"$PID_DIR/worker.stop-seconds"; }
 
 # The tiny random text-generation model the local worker serves as tiny-llm: written by the worker
 # itself (`write-tiny-model`, no download) into .local/models/tiny-llm on first run.
@@ -199,11 +222,14 @@ cleanup() {
   if [[ ${#STARTED[@]} -gt 0 ]]; then
     log "stopping ${STARTED[*]}"
     local name pids=() infra=()
+    # The worker's graceful stop (its long poll returning, running jobs finishing or being released)
+    # gets as long as its own shutdown may take; the gateway stops beside it.
     for name in worker gateway; do alive "${PIDS[$name]:-}" && pids+=("${PIDS[$name]}"); done
-    [[ ${#pids[@]} -gt 0 ]] && stop_pids "${pids[@]}"
+    [[ ${#pids[@]} -gt 0 ]] && stop_pids "$(worker_stop_seconds)" "${pids[@]}"
     for name in sqs redis; do alive "${PIDS[$name]:-}" && infra+=("${PIDS[$name]}"); done
-    [[ ${#infra[@]} -gt 0 ]] && stop_pids "${infra[@]}"
+    [[ ${#infra[@]} -gt 0 ]] && stop_pids 10 "${infra[@]}"
     for name in "${STARTED[@]}"; do rm -f "$PID_DIR/$name.pid"; done
+    rm -f "$PID_DIR/worker.stop-seconds"
     rm -f "$STACK_ENV"
   fi
   rm -f "$SUPERVISOR_PID"
@@ -227,6 +253,10 @@ check_free() {
 }
 
 build() {
+  if [[ ${DEV_NO_BUILD:-} == 1 ]]; then # the tests: the solution is built already
+    [[ -f $GATEWAY_DLL && -f $WORKER_DLL ]] || die "DEV_NO_BUILD=1, but the gateway or worker is not built"
+    return 0
+  fi
   log "building Gateway.sln (Release)"
   dotnet build Gateway.sln -c Release -nologo -v q >&2 || die "build failed (see the errors above)"
   [[ -f $GATEWAY_DLL ]] || die "build did not produce $GATEWAY_DLL"
@@ -236,6 +266,7 @@ build() {
 
 start_stack() {
   for p in "$GATEWAY_PORT" "$REDIS_PORT" "$SQS_PORT"; do [[ $p =~ ^[0-9]+$ ]] || die "bad port '$p'"; done
+  for p in "$WORKER_WAIT_SECONDS" "$WORKER_GRACE_SECONDS"; do [[ $p =~ ^[0-9]+$ ]] || die "bad Worker__WaitTimeSeconds or Worker__ShutdownGraceSeconds '$p'"; done
   mkdir -p "$LOG_DIR" "$PID_DIR"
   check_free
   echo $$ >"$SUPERVISOR_PID"
@@ -396,12 +427,16 @@ cmd_bench() {
 }
 
 cmd_down() {
-  local pid f name pids=() i
+  local pid f name pids=() i secs
+  # As long as the worker's graceful stop may take (written when it started: its settings then).
+  secs=$(cat "$PID_DIR/worker.stop-seconds" 2>/dev/null || true)
+  [[ $secs =~ ^[0-9]+$ ]] || secs=$(worker_stop_seconds)
   if [[ -f $SUPERVISOR_PID ]] && ours "$(<"$SUPERVISOR_PID")"; then
     pid=$(<"$SUPERVISOR_PID")
     log "stopping ./dev.sh (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 300; i++)); do alive "$pid" || break; sleep 0.1; done # it stops its children itself
+    # It stops its children itself: the worker and gateway, then the emulator and Redis (10 s).
+    for ((i = 0; i < (secs + 15) * 10; i++)); do alive "$pid" || break; sleep 0.1; done
   fi
   rm -f "$SUPERVISOR_PID"
   for f in "$PID_DIR"/*.pid; do
@@ -409,8 +444,8 @@ cmd_down() {
     name=$(basename "$f" .pid); pid=$(<"$f")
     if ours "$pid"; then log "stopping $name (pid $pid)"; pids+=("$pid"); fi
   done
-  [[ ${#pids[@]} -gt 0 ]] && stop_pids "${pids[@]}"
-  rm -f "$PID_DIR"/*.pid "$STACK_ENV"
+  [[ ${#pids[@]} -gt 0 ]] && stop_pids "$secs" "${pids[@]}"
+  rm -f "$PID_DIR"/*.pid "$PID_DIR/worker.stop-seconds" "$STACK_ENV"
   log "stopped"
 }
 

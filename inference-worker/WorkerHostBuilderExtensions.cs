@@ -37,10 +37,12 @@ public static class WorkerHostBuilderExtensions
                 }
             });
 
-        // Room for the grace period running jobs get, plus releasing their messages.
+        // Room for the grace period running jobs get and, in parallel, an open long poll's return,
+        // plus releasing their messages. dev.sh's wait before SIGKILL and compose's
+        // stop_grace_period are this plus 5 s.
         builder.Services.AddOptions<HostOptions>()
             .PostConfigure<IOptions<WorkerOptions>>((host, worker) =>
-                host.ShutdownTimeout = TimeSpan.FromSeconds(worker.Value.ShutdownGraceSeconds) + TimeSpan.FromSeconds(15));
+                host.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(worker.Value.ShutdownGraceSeconds, worker.Value.WaitTimeSeconds)) + TimeSpan.FromSeconds(15));
 
         builder.Services.AddInference(); // before the event source: its start-up checks run first
         builder.Services.AddOptions<BatchingOptions>()
