@@ -44,6 +44,10 @@ public static class GatewayExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<JobPolicyOptions>, JobPolicyOptionsValidator>();
+        builder.Services.AddOptions<JobMessageOptions>()
+            .BindConfiguration(JobMessageOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         builder.Services.AddSingleton<ModelCatalog>();
         builder.AddChatCompletions();
         builder.Services.TryAddSingleton<SqsSendCoalescer>();

@@ -37,4 +37,7 @@ internal static class EventIds
     public const int StreamAppendRetry = 4101;
     public const int StreamBroken = 4102;
     public const int StreamLogClosed = 4103;
+
+    // ClaimCheckLog (Queue/ClaimCheckLog.cs)
+    public const int InputMissing = 4701;
 }

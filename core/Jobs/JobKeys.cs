@@ -12,6 +12,9 @@ public static class JobKeys
 
     public static string Notify(string jobId) => $"job:{{{jobId}}}:notify";
 
+    /// <summary>A job's input, when it was too large to carry on the queue (a claim check, <see cref="JobInputs"/>).</summary>
+    public static string Input(string jobId) => $"job:{{{jobId}}}:input";
+
     /// <summary>The channel on which workers hear that a running job was cancelled (the message is the job id).</summary>
     public const string CancelChannel = "jobs:cancel";
 }

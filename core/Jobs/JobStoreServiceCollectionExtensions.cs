@@ -6,7 +6,7 @@ namespace InferenceGateway.Core.Jobs;
 
 public static class JobStoreServiceCollectionExtensions
 {
-    /// <summary>Registers Redis and the <see cref="RedisJobStore"/>.</summary>
+    /// <summary>Registers Redis and the <see cref="RedisJobStore"/> (with the <see cref="JobInputs"/> of large jobs).</summary>
     public static IServiceCollection AddJobStore(this IServiceCollection services)
     {
         services.AddRedis();
@@ -17,6 +17,7 @@ public static class JobStoreServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<RedisJobStore>();
         services.AddSingleton<ActiveJobs>();
+        services.AddSingleton<JobInputs>();
         services.AddSingleton<UsageReader>();
         services.AddSingleton<Models.ModelRegistry>();
         return services;

@@ -14,7 +14,8 @@ namespace InferenceGateway.Gateway.Jobs;
 /// <c>Idempotency-Key</c>, applies the plan's active-jobs cap, and says what came of it
 /// (<see cref="SubmitResult"/>): accepted, a replay of an earlier request (<c>Idempotent-Replayed</c>
 /// set), or refused with the problem to answer: 400 for a bad key, 409 while the key's first
-/// request is in flight, 422 when the key was used for another request, 429 over the cap.
+/// request is in flight, 413 for an input larger than a job may carry (<c>Jobs:MaxInputBytes</c>),
+/// 422 when the key was used for another request, 429 over the cap.
 /// </summary>
 public sealed partial class JobIntake(
     JobSubmitter submitter,
@@ -120,6 +121,11 @@ public sealed partial class JobIntake(
             return SubmitResult.Refused(OverCap(http, limits));
         }
 
+        if (outcome.TooLarge is { } size)
+        {
+            return SubmitResult.Refused(InputTooLarge(size));
+        }
+
         if (outcome.Conflict is { } conflict)
         {
             if (outcome.ConflictIsTransient)
@@ -150,6 +156,14 @@ public sealed partial class JobIntake(
             title: "Too Many Requests",
             detail: $"This tenant already has {limits.MaxActiveJobs} jobs queued or running, its plan's cap; retry when one ends.");
     }
+
+    /// <summary>The 413 for an input no job may carry, naming the limit.</summary>
+    private static ProblemHttpResult InputTooLarge(InputSize size) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status413PayloadTooLarge,
+            title: "Input Too Large",
+            detail: $"The job's input is {size.InputBytes} bytes as queued (JSON, UTF-8); a job may carry at most {size.MaxInputBytes} (Jobs:MaxInputBytes). Send fewer or shorter texts.",
+            extensions: new Dictionary<string, object?> { ["inputBytes"] = (long)size.InputBytes, ["maxInputBytes"] = (long)size.MaxInputBytes });
 
     /// <summary>The 202 for an accepted job, with its links and <c>Location</c>, and for a queued job the queue ahead of it.</summary>
     public static Accepted<JobAccepted> Accepted(JobRecord job, DateTimeOffset expiresAt, QueueView? queue = null)

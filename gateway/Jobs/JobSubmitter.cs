@@ -19,6 +19,10 @@ namespace InferenceGateway.Gateway.Jobs;
 /// send fails the record is closed as <c>failed</c> (<c>enqueue_failed</c>), the place and the
 /// idempotency key are given back, and the caller gets the exception (a 503). Sends go through the
 /// <see cref="SqsSendCoalescer"/>: concurrent submissions share <c>SendMessageBatch</c> calls.
+/// The message is written without needless escapes (<see cref="JobMessageJson"/>); one whose body
+/// would exceed <see cref="JobMessageOptions.ClaimCheckBytes"/> leaves the input in Redis
+/// (<see cref="JobInputs"/>) and carries a reference, and an input over
+/// <see cref="JobMessageOptions.MaxInputBytes"/> is refused before anything is taken or written.
 /// </summary>
 public sealed class JobSubmitter(
     RedisJobStore store,
@@ -28,11 +32,18 @@ public sealed class JobSubmitter(
     IConnectionMultiplexer redis,
     TimeProvider time,
     IOptions<JobPolicyOptions> policyOptions,
-    ILogger<JobSubmitter> logger)
+    ILogger<JobSubmitter> logger,
+    JobInputs inputs,
+    IOptions<JobMessageOptions> messageOptions)
 {
     private static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
     private static readonly string SchemaVersionText = JobMessage.CurrentSchemaVersion.ToString(CultureInfo.InvariantCulture);
+
+    private static readonly string ClaimCheckSchemaVersionText = JobMessage.ClaimCheckSchemaVersion.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The input of a message whose input is in Redis: <c>{}</c>.</summary>
+    private static readonly JobInput ClaimedInput = new();
 
     private const string CompareAndDelete = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
@@ -53,6 +64,27 @@ public sealed class JobSubmitter(
     /// </summary>
     public async Task<SubmitOutcome> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken)
     {
+        // The input as the queue carries it, measured before anything is claimed or written: one
+        // that no message can carry, even by reference, is refused (413), never retried (503).
+        var inputJson = JobMessageJson.SerializeInput(submission.Input);
+        var maxInputBytes = messageOptions.Value.MaxInputBytes;
+        if (inputJson.Length > maxInputBytes)
+        {
+            if (submission.ReservedJobId is { } taken)
+            {
+                try
+                {
+                    await activeJobs.ReleaseAsync(submission.Tenant, taken);
+                }
+                catch (Exception cleanup) when (Problems.ProblemsExtensions.IsDependencyFailure(cleanup))
+                {
+                    // Best effort: the lease sweep covers what is left.
+                }
+            }
+
+            return SubmitOutcome.InputTooLarge(inputJson.Length, maxInputBytes);
+        }
+
         if (submission.ReservedJobId is { } reservedId)
         {
             if (submission.IdempotencyKey is not null)
@@ -62,7 +94,7 @@ public sealed class JobSubmitter(
 
             try
             {
-                var created = await CreateAndEnqueueAsync(reservedId, submission, cancellationToken);
+                var created = await CreateAndEnqueueAsync(reservedId, submission, inputJson, cancellationToken);
                 return SubmitOutcome.Accepted(created, replayed: false, ExpiryOf(created.CreatedAt, submission));
             }
             catch
@@ -123,7 +155,7 @@ public sealed class JobSubmitter(
                 return SubmitOutcome.InProgress("A retry with this Idempotency-Key took over while this request was stalled; retry to get its job.");
             }
 
-            var job = await CreateAndEnqueueAsync(id, submission, cancellationToken);
+            var job = await CreateAndEnqueueAsync(id, submission, inputJson, cancellationToken);
             return SubmitOutcome.Accepted(job, replayed: false, ExpiryOf(job.CreatedAt, submission));
         }
         catch
@@ -148,7 +180,7 @@ public sealed class JobSubmitter(
         }
     }
 
-    private async Task<JobRecord> CreateAndEnqueueAsync(string id, JobSubmission submission, CancellationToken cancellationToken)
+    private async Task<JobRecord> CreateAndEnqueueAsync(string id, JobSubmission submission, byte[] inputJson, CancellationToken cancellationToken)
     {
         var createdAt = time.GetUtcNow();
         var urls = await queue.GetUrlsAsync(cancellationToken);
@@ -169,17 +201,34 @@ public sealed class JobSubmitter(
             ExecutionTimeoutMs = submission.Policy?.ExecutionTimeoutMs,
             ExpiresAt = ExpiryOf(createdAt, submission),
         };
+        var body = JobMessageJson.Serialize(message);
         try
         {
+            if (Encoding.UTF8.GetByteCount(body) > messageOptions.Value.ClaimCheckBytes)
+            {
+                // Too large to carry: the input waits in Redis beside the record, the message names it.
+                message = message with
+                {
+                    SchemaVersion = JobMessage.ClaimCheckSchemaVersion,
+                    Input = ClaimedInput,
+                    InputRef = await inputs.StoreAsync(id, inputJson),
+                };
+                body = JobMessageJson.Serialize(message);
+            }
+
             await sender.SendAsync(
                 urls.Jobs,
-                JsonSerializer.Serialize(message, ContractsJsonContext.Default.JobMessage),
+                body,
                 new Dictionary<string, MessageAttributeValue>(4, StringComparer.Ordinal)
                 {
                     [JobMessageAttributes.JobId] = new() { DataType = "String", StringValue = id },
                     [JobMessageAttributes.Tenant] = new() { DataType = "String", StringValue = submission.Tenant },
                     [JobMessageAttributes.TraceParent] = new() { DataType = "String", StringValue = TraceParent() },
-                    [JobMessageAttributes.SchemaVersion] = new() { DataType = "Number", StringValue = SchemaVersionText },
+                    [JobMessageAttributes.SchemaVersion] = new()
+                    {
+                        DataType = "Number",
+                        StringValue = message.InputRef is null ? SchemaVersionText : ClaimCheckSchemaVersionText,
+                    },
                 },
                 cancellationToken);
         }
@@ -300,8 +349,11 @@ public sealed class JobSubmitter(
 /// <c>ReservedJobId</c>, when set, is the id of a place under the cap taken for it already (no Idempotency-Key then).
 public sealed record JobSubmission(string Tenant, string Model, JobInput Input, string? IdempotencyKey, int MaxActiveJobs, JobPolicy? Policy = null, JobWebhook? Webhook = null, string? ReservedJobId = null);
 
-/// <summary>What became of a submission; for an accepted job, <c>ExpiresAt</c> is when it ends <c>expired</c> if still queued.</summary>
-public sealed record SubmitOutcome(JobRecord? Job, bool Replayed, bool IsOverCap, string? Conflict, bool ConflictIsTransient, DateTimeOffset? ExpiresAt = null)
+/// <summary>
+/// What became of a submission; for an accepted job, <c>ExpiresAt</c> is when it ends <c>expired</c> if
+/// still queued; <c>TooLarge</c>, when set, says the input was refused for its size (413).
+/// </summary>
+public sealed record SubmitOutcome(JobRecord? Job, bool Replayed, bool IsOverCap, string? Conflict, bool ConflictIsTransient, DateTimeOffset? ExpiresAt = null, InputSize? TooLarge = null)
 {
     public static readonly SubmitOutcome OverCap = new(null, false, true, null, false);
 
@@ -312,4 +364,10 @@ public sealed record SubmitOutcome(JobRecord? Job, bool Replayed, bool IsOverCap
 
     /// <summary>The key is busy or just changed hands: retry shortly (409 with Retry-After).</summary>
     public static SubmitOutcome InProgress(string detail) => new(null, false, false, detail, true);
+
+    /// <summary>The input is larger than any job may carry, even by reference: retrying will not help (413).</summary>
+    public static SubmitOutcome InputTooLarge(int inputBytes, int maxInputBytes) => new(null, false, false, null, false, TooLarge: new InputSize(inputBytes, maxInputBytes));
 }
+
+/// <summary>A refused input's size as the queue would carry it (JSON, UTF-8 bytes) and the most a job may carry (<c>Jobs:MaxInputBytes</c>).</summary>
+public sealed record InputSize(int InputBytes, int MaxInputBytes);

@@ -12,7 +12,9 @@ namespace InferenceGateway.Worker.Queue;
 
 /// <summary>
 /// One received message, from the moment the <see cref="SqsEventSource"/> hands it over: read it
-/// (<see cref="JobMessageReader"/>), run its job through MassTransit's Mediator while its visibility
+/// (<see cref="JobMessageReader"/>), fetch its input from Redis when the message carries a reference
+/// instead (a claim check, <see cref="JobInputs"/>; an input that is gone ends the job <c>failed</c>
+/// with <c>input_missing</c>), run its job through MassTransit's Mediator while its visibility
 /// is extended, then settle it: delete it once the job's end is recorded, give it back with backoff
 /// when the delivery failed (or at once when the worker is stopping, or another worker serves its
 /// model), and on the last allowed delivery, or for a message no worker can read, end the job as
@@ -29,7 +31,9 @@ public sealed class JobMessageHandler(
     WorkerLifetime lifetime,
     IOptions<WorkerOptions> options,
     IOptions<SqsOptions> sqsOptions,
-    ILogger<SqsEventSource> logger)
+    ILogger<SqsEventSource> logger,
+    JobInputs inputs,
+    TimeProvider time)
 {
     private readonly WorkerOptions _options = options.Value;
     private readonly int _maxReceiveCount = sqsOptions.Value.MaxReceiveCount;
@@ -58,19 +62,33 @@ public sealed class JobMessageHandler(
             }
 
             Exception? failure = null;
+            var inputMissing = false;
             using (heartbeats.Track(message.MessageId, message.ReceiptHandle))
             {
                 try
                 {
-                    await mediator.Send(new RunJob(job, message.MessageId, receiveCount), lifetime.Aborted);
+                    var run = await ResolveInputAsync(job);
+                    if (run is null)
+                    {
+                        inputMissing = true;
+                    }
+                    else
+                    {
+                        await mediator.Send(new RunJob(run, message.MessageId, receiveCount), lifetime.Aborted);
+                    }
                 }
                 catch (Exception ex)
                 {
+                    // A Redis error reading a stored input is a failed delivery like any other: retried with backoff.
                     failure = ex;
                 }
             }
 
-            if (failure is null)
+            if (inputMissing)
+            {
+                await InputMissingAsync(message, job, urls);
+            }
+            else if (failure is null)
             {
                 await acks.DeleteAsync(urls.Jobs, message.ReceiptHandle);
             }
@@ -95,6 +113,36 @@ public sealed class JobMessageHandler(
             // SQS itself failed: the message was not deleted and comes back after its visibility timeout.
             Log.ProcessingFailed(logger, ex, message.MessageId);
         }
+    }
+
+    /// <summary>
+    /// The job with its input: as read, or with the input its message names fetched from Redis (a
+    /// claim check). Null when that input is gone. A job past its expiry is left as read: it ends
+    /// <c>expired</c> without running, and needs no input.
+    /// </summary>
+    private async Task<JobMessage?> ResolveInputAsync(JobMessage job)
+    {
+        if (job.InputRef is null || (job.ExpiresAt is { } expiresAt && time.GetUtcNow() > expiresAt))
+        {
+            return job;
+        }
+
+        return await inputs.ReadAsync(job) is { } input ? job with { Input = input } : null;
+    }
+
+    /// <summary>
+    /// The input a claim check named is gone (expired with the job's retention, or lost with Redis
+    /// data): the job can never run. End it <c>failed</c> with the reason, give back its place, and
+    /// delete the message (a retry would find nothing more).
+    /// </summary>
+    private async Task InputMissingAsync(Message message, JobMessage job, QueueUrls urls)
+    {
+        var outcome = await store.FailAsync(
+            job.JobId,
+            new JobError("input_missing", $"The job's input was too large for its queue message and was kept in Redis ({job.InputRef}); it is gone (expired or lost), so the job cannot run. Submit it again."));
+        await activeJobs.ReleaseAsync(job.Tenant, job.JobId);
+        await acks.DeleteAsync(urls.Jobs, message.ReceiptHandle);
+        ClaimCheckLog.InputMissing(logger, job.JobId, job.InputRef!, outcome.Outcome.ToString(), message.MessageId);
     }
 
     private int ReleaseBackoff(int receiveCount)
