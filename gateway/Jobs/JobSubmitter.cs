@@ -168,6 +168,7 @@ public sealed class JobSubmitter(
             CreatedAt = createdAt,
             ExecutionTimeoutMs = submission.Policy?.ExecutionTimeoutMs,
             ExpiresAt = ExpiryOf(createdAt, submission),
+            Webhook = submission.Webhook is { } webhook ? new JobMessageWebhook { Url = webhook.Url, Events = webhook.EncodedEvents, Outbox = webhook.Outbox } : null,
         };
         try
         {
