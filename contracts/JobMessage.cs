@@ -11,6 +11,9 @@ public sealed record JobMessage
 {
     /// <summary>
     /// The body schema of a message that carries its input. Readers reject versions they do not know.
+    /// A field added as optional, that a reader of the same version may ignore (it is left out of
+    /// older bodies and older readers skip it), keeps the version: <see cref="Webhook"/> was added
+    /// that way. A claim check changes the meaning of <see cref="Input"/>, so it has a version of its own.
     /// </summary>
     public const int CurrentSchemaVersion = 1;
 
@@ -47,4 +50,11 @@ public sealed record JobMessage
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? InputRef { get; init; }
+
+    /// <summary>
+    /// The job's webhook as its record names it; null: none. With <see cref="CreatedAt"/> and the
+    /// fields above, what a worker needs to rebuild a record that Redis lost.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JobMessageWebhook? Webhook { get; init; }
 }

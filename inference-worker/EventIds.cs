@@ -32,6 +32,8 @@ internal static class EventIds
     public const int ProgressLost = 4022;
     public const int JobCompleted = 4023;
     public const int JobSummary = 4024;
+    public const int JobRebuilt = 4025;
+    public const int JobNotRebuilt = 4026;
 
     // Log (Streaming/JobStreamWriter.cs)
     public const int StreamAppendRetry = 4101;

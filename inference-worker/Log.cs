@@ -73,4 +73,10 @@ internal static partial class Log
 
     [LoggerMessage(EventIds.JobSummary, LogLevel.Information, "Jobs ended in the last {Seconds:F0} s: {Completed} completed, {Failed} failed, {Cancelled} cancelled, {TimedOut} timed out, {Expired} expired; {Settled} redeliveries of ended jobs acknowledged without running; {Received} messages received in {Receives} receives")]
     public static partial void JobSummary(ILogger logger, double seconds, long completed, long failed, long cancelled, long timedOut, long expired, long settled, long received, long receives);
+
+    [LoggerMessage(EventIds.JobRebuilt, LogLevel.Warning, "Job {JobId} had no record in Redis (lost, not expired: created {CreatedAt:O}); rebuilt it from message {MessageId}")]
+    public static partial void JobRebuilt(ILogger logger, string jobId, DateTimeOffset createdAt, string messageId);
+
+    [LoggerMessage(EventIds.JobNotRebuilt, LogLevel.Information, "Job {JobId} has no record and was created {CreatedAt:O}, past the job retention: it may have ended and expired, so message {MessageId} does not rebuild it")]
+    public static partial void JobNotRebuilt(ILogger logger, string jobId, DateTimeOffset createdAt, string messageId);
 }

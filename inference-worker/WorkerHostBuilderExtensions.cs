@@ -69,6 +69,7 @@ public static class WorkerHostBuilderExtensions
                 InferencePipeline.Configure(configurator, context.GetRequiredService<IOptions<WorkerOptions>>().Value));
         });
         builder.Services.AddSingleton<JobTally>();
+        builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobTally>());
         builder.Services.AddSingleton(sp => new ReceiptBatchCoalescer(
             sp.GetRequiredService<IAmazonSQS>(),

@@ -11,7 +11,11 @@ public sealed record JobStoreOptions
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan Retention { get; init; } = TimeSpan.FromHours(24);
 
-    /// <summary>How long a job may hold a place under its tenant's active-jobs cap before the place is swept.</summary>
-    [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")]
-    public TimeSpan ActiveJobLease { get; init; } = TimeSpan.FromHours(2);
+    /// <summary>
+    /// How long a place under its tenant's active-jobs cap outlives its job's own bound (the job's
+    /// queue TTL plus its execution limit) before the place is swept: room for a redelivery after
+    /// a worker died (the visibility timeout and the release backoff) and for clocks that differ.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
+    public TimeSpan ActiveJobMargin { get; init; } = TimeSpan.FromMinutes(15);
 }

@@ -47,6 +47,34 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     }
 
     /// <summary>
+    /// Whether a job created at <paramref name="createdAt"/> whose record is missing may be rebuilt
+    /// from its message (<see cref="RebuildAsync"/>): only while the record cannot have expired
+    /// normally. A record lives <see cref="JobStoreOptions.Retention"/> past its last change, and its
+    /// first change is its creation, so before <c>createdAt + Retention</c> a missing record was lost
+    /// (a Redis crash with <c>appendfsync everysec</c> loses up to its last second), not expired.
+    /// After it, the job may have ended and expired as it should, and a late delivery of its message
+    /// must not bring it back.
+    /// </summary>
+    public bool MayRebuild(DateTimeOffset createdAt) => time.GetUtcNow() < createdAt + options.Value.Retention;
+
+    /// <summary>
+    /// Recreates a job's record and its <c>queued</c> event from its message, as <see cref="CreateAsync"/>
+    /// wrote them at submission (tenant, model, <c>createdAt</c>, webhook), when Redis lost them.
+    /// Null when <see cref="MayRebuild"/> says no; <see cref="AppendOutcome.AlreadyExists"/> when the
+    /// record is there (another delivery rebuilt it first).
+    /// </summary>
+    public async Task<AppendResult?> RebuildAsync(JobMessage message)
+    {
+        if (!MayRebuild(message.CreatedAt))
+        {
+            return null;
+        }
+
+        var webhook = message.Webhook is { } hook ? new JobWebhook(hook.Url, JobWebhook.DecodeEvents(hook.Events), hook.Outbox) : null;
+        return await CreateAsync(message.JobId, message.Tenant, message.Model, message.CreatedAt, webhook);
+    }
+
+    /// <summary>
     /// Appends an event and applies <paramref name="recordUpdates"/> to the record, unless the job
     /// is unknown or already ended. The result says too whether a cancel of the job was requested
     /// (<see cref="AppendResult.CancelRequested"/>), read in the same step.

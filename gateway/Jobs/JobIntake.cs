@@ -57,7 +57,7 @@ public sealed partial class JobIntake(
         var jobId = http.Request.Headers.ContainsKey(IdempotencyKeyHeader) ? null : JobSubmitter.NewJobId();
         var settings = rateLimits.CurrentValue;
         var limits = settings.For(plan);
-        var admitted = await admission.AdmitAsync(tenant, plan, requestBucket, tokens, jobId, limits.MaxActiveJobs);
+        var admitted = await admission.AdmitAsync(tenant, plan, requestBucket, tokens, jobId, limits.MaxActiveJobs, submitter.BoundOf(job.Policy));
         if (admitted.Request is { } request && DeferredRequestLimit.Apply(http.Response, request, requestBucket!) is { } tooManyRequests)
         {
             return SubmitResult.Refused(tooManyRequests);

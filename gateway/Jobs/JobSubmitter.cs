@@ -141,7 +141,7 @@ public sealed class JobSubmitter(
         var reserved = false;
         try
         {
-            if (!await activeJobs.TryReserveAsync(submission.Tenant, id, submission.MaxActiveJobs))
+            if (!await activeJobs.TryReserveAsync(submission.Tenant, id, submission.MaxActiveJobs, BoundOf(submission.Policy)))
             {
                 await ForgetAsync(idempotencyKey, claim);
                 return SubmitOutcome.OverCap;
@@ -200,6 +200,7 @@ public sealed class JobSubmitter(
             CreatedAt = createdAt,
             ExecutionTimeoutMs = submission.Policy?.ExecutionTimeoutMs,
             ExpiresAt = ExpiryOf(createdAt, submission),
+            Webhook = submission.Webhook is { } webhook ? new JobMessageWebhook { Url = webhook.Url, Events = webhook.EncodedEvents, Outbox = webhook.Outbox } : null,
         };
         var body = JobMessageJson.Serialize(message);
         try
@@ -313,7 +314,19 @@ public sealed class JobSubmitter(
     /// <c>policy.ttlMs</c>, or <see cref="JobPolicyOptions.DefaultQueueTtl"/>.
     /// </summary>
     private DateTimeOffset ExpiryOf(DateTimeOffset createdAt, JobSubmission submission) =>
-        createdAt + (submission.Policy?.TtlMs is { } ttlMs ? TimeSpan.FromMilliseconds(ttlMs) : policyOptions.Value.DefaultQueueTtl);
+        createdAt + QueueTtlOf(submission.Policy);
+
+    /// <summary>
+    /// How long a job with <paramref name="policy"/> can be queued or running: its queue TTL (a job
+    /// received later ends <c>expired</c>) and its execution limit (its own, or the largest a job may
+    /// ask for, <see cref="JobPolicyOptions.MaxExecutionTimeout"/>). Its place under the active-jobs
+    /// cap is held that long and a margin (<see cref="ActiveJobs"/>).
+    /// </summary>
+    public TimeSpan BoundOf(JobPolicy? policy) =>
+        QueueTtlOf(policy) + (policy?.ExecutionTimeoutMs is { } timeoutMs ? TimeSpan.FromMilliseconds(timeoutMs) : policyOptions.Value.MaxExecutionTimeout);
+
+    private TimeSpan QueueTtlOf(JobPolicy? policy) =>
+        policy?.TtlMs is { } ttlMs ? TimeSpan.FromMilliseconds(ttlMs) : policyOptions.Value.DefaultQueueTtl;
 
     /// <summary>
     /// What makes two submissions the same request for an Idempotency-Key: model, input and the

@@ -27,7 +27,8 @@ public sealed class TenantAdmission(
     // KEYS: request bucket, token bucket, active places.
     // ARGV: [1] request interval µs (0: no request asked), [2] request burst,
     //       [3] token interval µs (0: no tokens asked), [4] tokens, [5] token bucket size,
-    //       [6] job id to reserve ('' : none), [7] now ms (gateway clock, as ActiveJobs), [8] lease ms, [9] cap (0: none).
+    //       [6] job id to reserve ('' : none), [7] now ms (gateway clock, as ActiveJobs), [8] the place's lease ms
+    //       (its job's bound and the margin: the place's score is now + lease, swept once past), [9] cap (0: none).
     // Returns {request allowed (-1 not asked), remaining, retry-after µs, reset µs,
     //          tokens allowed (-1 not asked), remaining, retry-after µs, reserved (-1 not asked)}.
     private const string Script = GcraScript.Functions + """
@@ -55,14 +56,17 @@ public sealed class TenantAdmission(
           tokens_tat = next_tat
         end
         if ARGV[6] ~= '' then
-          redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[7]) - tonumber(ARGV[8]))
+          local lease = tonumber(ARGV[8])
+          redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[7])
           local max = tonumber(ARGV[9])
           if max > 0 and redis.call('ZCARD', KEYS[3]) >= max then
             r[8] = 0
             return r
           end
-          redis.call('ZADD', KEYS[3], ARGV[7], ARGV[6])
-          redis.call('PEXPIRE', KEYS[3], ARGV[8])
+          redis.call('ZADD', KEYS[3], tonumber(ARGV[7]) + lease, ARGV[6])
+          if redis.call('PTTL', KEYS[3]) < lease then
+            redis.call('PEXPIRE', KEYS[3], lease)
+          end
           r[8] = 1
         end
         if tokens_tat then
@@ -75,10 +79,11 @@ public sealed class TenantAdmission(
     /// Admits a submission of <paramref name="tokens"/> for <paramref name="tenant"/> on
     /// <paramref name="plan"/> (null: the default plan): a request from <paramref name="requestBucket"/>
     /// when named, the tokens, and, when <paramref name="reserveJobId"/> is given, a place for that job
-    /// under <paramref name="maxActiveJobs"/> (0: no cap).
+    /// under <paramref name="maxActiveJobs"/> (0: no cap), held for <paramref name="jobBound"/> (how long
+    /// the job can be queued or running) and the margin (<see cref="ActiveJobs.LeaseMillisecondsFor"/>).
     /// </summary>
     /// <exception cref="RedisException">Redis is unreachable and the policy is <c>Deny</c> (the exception handler answers 503).</exception>
-    public async Task<Admission> AdmitAsync(string tenant, string? plan, string? requestBucket, long tokens, string? reserveJobId, int maxActiveJobs)
+    public async Task<Admission> AdmitAsync(string tenant, string? plan, string? requestBucket, long tokens, string? reserveJobId, int maxActiveJobs, TimeSpan jobBound)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(tokens);
         var bucket = requestBucket is null ? null : requestLimiter.BucketOf(plan, requestBucket);
@@ -109,7 +114,7 @@ public sealed class TenantAdmission(
                     limit,
                     reserve ?? string.Empty,
                     time.GetUtcNow().ToUnixTimeMilliseconds(),
-                    activeJobs.LeaseMilliseconds,
+                    activeJobs.LeaseMillisecondsFor(jobBound),
                     maxActiveJobs,
                 ]))!;
         }

@@ -17,7 +17,8 @@ namespace InferenceGateway.Worker.Jobs;
 /// The function: runs one job the way a serverless GPU platform runs an invocation. Hosted by
 /// MassTransit's Mediator, which wraps it in retry (transient Redis errors) and a timeout filter
 /// (the worker's per-invocation limit); the event source caps how many run at once. Records <c>started</c>, ends an expired
-/// job without running it, runs the model in slices with <c>progress</c> events (or, for
+/// job without running it, rebuilds from the message a job whose record Redis lost (not one that
+/// expired, see <see cref="RedisJobStore.MayRebuild"/>), runs the model in slices with <c>progress</c> events (or, for
 /// <c>input.stream</c>, <c>chunk</c> events through a <see cref="JobStreamWriter"/>), stops on the
 /// client's cancel or the job's own timeout, and records exactly one terminal event together with
 /// the tenant's bill. Throws only when the delivery should be retried (recording failed) or the
@@ -35,7 +36,8 @@ public sealed class InferenceConsumer(
     TimeProvider time,
     ILogger<InferenceConsumer> logger,
     LatencyRecorder latency,
-    JobTally tally) : IConsumer<RunJob>
+    JobTally tally,
+    WorkerMetrics metrics) : IConsumer<RunJob>
 {
     private readonly WorkerOptions _options = options.Value;
 
@@ -54,15 +56,22 @@ public sealed class InferenceConsumer(
         // Listening for a cancel before the job is marked running: a cancel from then on is heard,
         // and one from before (a running job redelivered) is read by the same script as the start.
         using var cancellation = cancellations.Register(job.JobId);
-        var started = await store.AppendAsync(
+        var retry = context.GetRetryAttempt();
+        Task<AppendResult> StartAsync() => store.AppendAsync(
             job.JobId,
             JobEventTypes.Started,
-            $$"""{"attempt":{{receiveCount}},"retry":{{context.GetRetryAttempt()}}}""",
+            $$"""{"attempt":{{receiveCount}},"retry":{{retry}}}""",
             [
                 new(JobFields.Status, JobStatuses.Running),
                 new(JobFields.StartedAt, RedisJobStore.Format(startedAt)),
                 new(JobFields.QueueMs, queueMs.ToString(CultureInfo.InvariantCulture)),
             ]);
+        var started = await StartAsync();
+        if (started.Outcome == AppendOutcome.NoSuchJob && await RebuildAsync(job, messageId))
+        {
+            started = await StartAsync();
+        }
+
         if (started.Outcome != AppendOutcome.Appended)
         {
             // Ended already (a redelivery after the result was recorded, or cancelled while queued).
@@ -224,13 +233,42 @@ public sealed class InferenceConsumer(
         var error = new JobError("expired", $"The job waited in the queue past its time to live ({job.ExpiresAt:O}) and was not run.");
         var errorJson = JsonSerializer.Serialize(error, ContractsJsonContext.Default.JobError);
         // Ends the job and gives back the tenant's active-jobs place in one step; bills nothing.
-        var result = await store.AppendUnbilledTerminalAsync(
+        Task<AppendResult> EndAsync() => store.AppendUnbilledTerminalAsync(
             job.JobId,
             JobEventTypes.Expired,
             $$"""{"error":{{errorJson}}}""",
             [new(JobFields.Status, JobStatuses.Expired), new(JobFields.Error, errorJson), new(JobFields.CompletedAt, RedisJobStore.Format(now))],
             job.Tenant);
+        var result = await EndAsync();
+        if (result.Outcome == AppendOutcome.NoSuchJob && await RebuildAsync(job, messageId))
+        {
+            // Lost, not expired: its client hears that it expired rather than a 404.
+            result = await EndAsync();
+        }
+
         tally.Ended(JobEventTypes.Expired);
         Log.JobExpired(logger, job.JobId, result.Outcome.ToString(), messageId);
+    }
+
+    /// <summary>
+    /// The job's record is missing: rebuilds it from the message (<see cref="RedisJobStore.RebuildAsync"/>)
+    /// unless it may have expired normally (<see cref="RedisJobStore.MayRebuild"/>), so an accepted job
+    /// whose record Redis lost still runs instead of becoming a silent 404. True when the record is there now.
+    /// </summary>
+    private async Task<bool> RebuildAsync(JobMessage job, string messageId)
+    {
+        if (await store.RebuildAsync(job) is not { } rebuilt)
+        {
+            Log.JobNotRebuilt(logger, job.JobId, job.CreatedAt, messageId);
+            return false;
+        }
+
+        if (rebuilt.Outcome == AppendOutcome.Appended)
+        {
+            Log.JobRebuilt(logger, job.JobId, job.CreatedAt, messageId);
+            metrics.Rebuilt();
+        }
+
+        return true;
     }
 }

@@ -60,8 +60,8 @@ public sealed class JobTransitionScriptTests
     {
         var (jobId, tenant) = await CreateAsync();
         var (otherId, _) = await CreateAsync(tenant);
-        Assert.That(await _active.TryReserveAsync(tenant, jobId, 0), Is.True);
-        Assert.That(await _active.TryReserveAsync(tenant, otherId, 0), Is.True);
+        Assert.That(await _active.TryReserveAsync(tenant, jobId, 0, TimeSpan.FromHours(1)), Is.True);
+        Assert.That(await _active.TryReserveAsync(tenant, otherId, 0, TimeSpan.FromHours(1)), Is.True);
         await StartAsync(jobId);
 
         var ended = await _store.AppendTerminalAsync(jobId, JobEventTypes.Completed, "{}", [new(JobFields.Status, JobStatuses.Completed)], Invocation(tenant));
@@ -76,7 +76,7 @@ public sealed class JobTransitionScriptTests
     {
         var (jobId, tenant) = await CreateAsync();
         await _store.AppendTerminalAsync(jobId, JobEventTypes.Completed, "{}", [new(JobFields.Status, JobStatuses.Completed)], Invocation(tenant));
-        Assert.That(await _active.TryReserveAsync(tenant, jobId, 0), Is.True, "a place taken again, as a stale one would be");
+        Assert.That(await _active.TryReserveAsync(tenant, jobId, 0, TimeSpan.FromHours(1)), Is.True, "a place taken again, as a stale one would be");
 
         var again = await _store.AppendTerminalAsync(jobId, JobEventTypes.Completed, "{}", [new(JobFields.Status, JobStatuses.Completed)], Invocation(tenant));
 
@@ -89,7 +89,7 @@ public sealed class JobTransitionScriptTests
     public async Task UnbilledTerminalAppend_GivesBackThePlace_AndBillsNothing()
     {
         var (jobId, tenant) = await CreateAsync();
-        Assert.That(await _active.TryReserveAsync(tenant, jobId, 0), Is.True);
+        Assert.That(await _active.TryReserveAsync(tenant, jobId, 0, TimeSpan.FromHours(1)), Is.True);
 
         var expired = await _store.AppendUnbilledTerminalAsync(jobId, JobEventTypes.Expired, """{"error":{}}""", [new(JobFields.Status, JobStatuses.Expired)], tenant);
 

@@ -4,12 +4,15 @@ using System.Text.Json;
 using InferenceGateway.Core.Jobs;
 using InferenceGateway.Gateway.Auth;
 using InferenceGateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace InferenceGateway.Tests.RateLimiting;
 
 /// <summary>
 /// The active-jobs cap through <c>POST /v1/jobs</c> on the real gateway, Redis and SQS emulator
-/// (docs/api.md, "Active jobs" and "Tokens per minute"): a place older than the lease is swept, and a
+/// (docs/api.md, "Active jobs" and "Tokens per minute"): a place past its deadline is swept, a place
+/// lives as long as its job can (its queue TTL and execution limit, and a margin), and a
 /// submission refused over the cap keeps none of the tokens it was charged. Each case runs with and
 /// without an <c>Idempotency-Key</c>: without one the place is taken in the admission script, with
 /// one after the key's claim, so each path is covered.
@@ -27,8 +30,8 @@ public sealed class ActiveJobsCapTests
         var tenant = TestStack.UniqueName("tenant");
         using var client = gateway.CreateClient(await gateway.CreateKeyAsync(new NewApiKey(tenant, "cap", [Scopes.JobsRead, Scopes.JobsWrite], "one")));
 
-        // A place left by a gateway that died between taking it and enqueueing: older than the
-        // lease (2 h by default), and never given back.
+        // A place left by a gateway that died between taking it and enqueueing, never given back:
+        // its deadline (the score) passed 3 h ago.
         var db = TestStack.Multiplexer.GetDatabase();
         var leftOver = "job_" + Guid.NewGuid().ToString("N");
         await db.SortedSetAddAsync(ActiveJobs.Key(tenant), leftOver, DateTimeOffset.UtcNow.AddHours(-3).ToUnixTimeMilliseconds());
@@ -39,6 +42,40 @@ public sealed class ActiveJobsCapTests
         var jobId = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
         var places = (await db.SortedSetRangeByRankAsync(ActiveJobs.Key(tenant))).Select(p => p.ToString());
         Assert.That(places, Is.EqualTo(new[] { jobId }), "the stale place was swept and the new job holds the one place");
+    }
+
+    [TestCase(false, TestName = "PlaceOfAJobWithA24HourTtl_TakenThreeHoursAgo_IsNotSwept_ButPastItsOwnBoundItIs")]
+    [TestCase(true, TestName = "PlaceOfAJobWithA24HourTtl_TakenThreeHoursAgo_IsNotSwept_ButPastItsOwnBoundItIs_WithAnIdempotencyKey")]
+    public async Task PlaceOfAJobWithA24HourTtl_LivesAsLongAsTheJobCan(bool withIdempotencyKey)
+    {
+        await using var gateway = await StartAsync(tokensPerMinute: 0);
+        var tenant = TestStack.UniqueName("tenant");
+        using var client = gateway.CreateClient(await gateway.CreateKeyAsync(new NewApiKey(tenant, "cap", [Scopes.JobsRead, Scopes.JobsWrite], "one")));
+        var db = TestStack.Multiplexer.GetDatabase();
+        var key = ActiveJobs.Key(tenant);
+
+        // No worker runs here: the job stays queued, and may, for its 24 h time to live.
+        var day = (long)TimeSpan.FromHours(24).TotalMilliseconds;
+        using var accepted = await SubmitAsync(client, "may wait a day", withIdempotencyKey, new { ttlMs = day, executionTimeoutMs = 60_000 });
+        Assert.That(accepted.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await accepted.Content.ReadAsStringAsync());
+        var jobId = JsonDocument.Parse(await accepted.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+
+        // The place as if taken 3 h ago (older than the 2 h every place used to get): moved back in time.
+        await db.SortedSetIncrementAsync(key, jobId, -TimeSpan.FromHours(3).TotalMilliseconds);
+        using var whileTheJobMayRun = await SubmitAsync(client, "second job", withIdempotencyKey);
+
+        Assert.That(whileTheJobMayRun.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests), "the queued job still holds its place");
+        Assert.That((await db.SortedSetRangeByRankAsync(key)).Select(p => p.ToString()), Is.EqualTo(new[] { jobId }));
+        Assert.That(await db.KeyTimeToLiveAsync(key), Is.GreaterThan(TimeSpan.FromHours(21)), "the key outlives the place in it");
+
+        // Now as if taken past the job's own bound (24 h queued + 1 min running) and the margin: swept.
+        var margin = gateway.Services.GetRequiredService<IOptions<JobStoreOptions>>().Value.ActiveJobMargin;
+        await db.SortedSetIncrementAsync(key, jobId, -(TimeSpan.FromHours(21) + TimeSpan.FromMinutes(1) + margin + TimeSpan.FromMinutes(1)).TotalMilliseconds);
+        using var afterItsBound = await SubmitAsync(client, "third job", withIdempotencyKey);
+
+        Assert.That(afterItsBound.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await afterItsBound.Content.ReadAsStringAsync());
+        var thirdId = JsonDocument.Parse(await afterItsBound.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+        Assert.That((await db.SortedSetRangeByRankAsync(key)).Select(p => p.ToString()), Is.EqualTo(new[] { thirdId }), "the place past its job's bound was swept");
     }
 
     [TestCase(false, TestName = "SubmitOverTheActiveJobsCap_KeepsNoneOfItsTokens")]
@@ -77,11 +114,14 @@ public sealed class ActiveJobsCapTests
         return GatewayServer.StartAsync(configuration);
     }
 
-    private static async Task<HttpResponseMessage> SubmitAsync(HttpClient client, string text, bool withIdempotencyKey)
+    private static async Task<HttpResponseMessage> SubmitAsync(HttpClient client, string text, bool withIdempotencyKey, object? policy = null)
     {
+        object body = policy is null
+            ? new { model = "all-minilm-l6-v2", input = new { texts = new[] { text } } }
+            : new { model = "all-minilm-l6-v2", input = new { texts = new[] { text } }, policy };
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/jobs")
         {
-            Content = new StringContent(JsonSerializer.Serialize(new { model = "all-minilm-l6-v2", input = new { texts = new[] { text } } }), Encoding.UTF8, "application/json"),
+            Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
         };
         if (withIdempotencyKey)
         {

@@ -15,6 +15,9 @@ namespace InferenceGateway.Tests.RateLimiting;
 [TestFixture]
 public sealed class TenantAdmissionTests
 {
+    /// <summary>How long the jobs of these tests could be queued or running (their places' lease, less the margin).</summary>
+    private static readonly TimeSpan JobBound = TimeSpan.FromHours(1);
+
     private static IDatabase Db => TestStack.Multiplexer.GetDatabase();
 
     [Test]
@@ -23,7 +26,7 @@ public sealed class TenantAdmissionTests
         var tenant = TestStack.UniqueName("adm");
         var admission = Admission(burst: 5, tokensPerMinute: 600, maxActiveJobs: 2);
 
-        var admitted = await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 100, "job_a", 2);
+        var admitted = await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 100, "job_a", 2, JobBound);
 
         Assert.That(admitted.Request, Is.Not.Null);
         Assert.That((admitted.Request!.Allowed, admitted.Request.Limit, admitted.Request.Remaining), Is.EqualTo((true, 5, 4)));
@@ -40,10 +43,10 @@ public sealed class TenantAdmissionTests
     {
         var tenant = TestStack.UniqueName("adm");
         var admission = Admission(burst: 5, tokensPerMinute: 600, maxActiveJobs: 1);
-        await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 100, "job_a", 1);
+        await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 100, "job_a", 1, JobBound);
         var tokensBefore = (string?)await Db.StringGetAsync(TokenRateLimiter.KeyOf(tenant));
 
-        var refused = await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 100, "job_b", 1);
+        var refused = await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 100, "job_b", 1, JobBound);
 
         Assert.That(refused.Reserved, Is.False);
         Assert.That(refused.Request!.Remaining, Is.EqualTo(3), "the request was counted");
@@ -57,10 +60,10 @@ public sealed class TenantAdmissionTests
     {
         var tenant = TestStack.UniqueName("adm");
         var admission = Admission(burst: 1, tokensPerMinute: 600, maxActiveJobs: 0);
-        await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 100, "job_a", 0);
+        await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 100, "job_a", 0, JobBound);
         var tokensBefore = (string?)await Db.StringGetAsync(TokenRateLimiter.KeyOf(tenant));
 
-        var refused = await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 100, "job_b", 0);
+        var refused = await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 100, "job_b", 0, JobBound);
 
         Assert.That(refused.Request!.Allowed, Is.False);
         Assert.That(refused.Request.RetryAfter, Is.GreaterThan(TimeSpan.Zero));
@@ -75,9 +78,9 @@ public sealed class TenantAdmissionTests
     {
         var tenant = TestStack.UniqueName("adm");
         var admission = Admission(burst: 5, tokensPerMinute: 600, maxActiveJobs: 0);
-        await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 550, "job_a", 0);
+        await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 550, "job_a", 0, JobBound);
 
-        var refused = await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 100, "job_b", 0);
+        var refused = await admission.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 100, "job_b", 0, JobBound);
 
         Assert.That(refused.Request!.Remaining, Is.EqualTo(3));
         Assert.That(refused.Tokens!.Allowed, Is.False);
@@ -93,8 +96,8 @@ public sealed class TenantAdmissionTests
         var limited = Admission(burst: 5, tokensPerMinute: 600, maxActiveJobs: 0);
         var unlimited = Admission(burst: 5, tokensPerMinute: 0, maxActiveJobs: 0);
 
-        var never = await limited.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 601, "job_a", 0);
-        var free = await unlimited.AdmitAsync(tenant, "p", requestBucket: null, tokens: 601, "job_b", 0);
+        var never = await limited.AdmitAsync(tenant, "p", RateLimitMetadata.Requests, tokens: 601, "job_a", 0, JobBound);
+        var free = await unlimited.AdmitAsync(tenant, "p", requestBucket: null, tokens: 601, "job_b", 0, JobBound);
 
         Assert.That((never.Tokens!.Allowed, never.Tokens.NeverFits, never.Reserved), Is.EqualTo((false, true, (bool?)null)));
         Assert.That(never.Request!.Remaining, Is.EqualTo(4), "the request still counts, as it did when the middleware took it first");

@@ -60,7 +60,7 @@ public sealed class WorkerBatchingTests
         tampering.SpoilDeletes(job.JobId, 1);
         await using var worker = await WorkerServer.StartAsync(configuration, services => services.AddSingleton<IAmazonSQS>(tampering));
 
-        Assert.That(await active.TryReserveAsync(tenant, job.JobId, 0), Is.True, "the place the gateway takes");
+        Assert.That(await active.TryReserveAsync(tenant, job.JobId, 0, TimeSpan.FromHours(1)), Is.True, "the place the gateway takes");
         await DirectJobs.SubmitAsync(store, sqs, urls.Jobs, job);
         var events = await DirectJobs.WaitForAsync(store, job.JobId, Timeout);
         Assert.That(events[^1].Type, Is.EqualTo(JobEventTypes.Completed));
