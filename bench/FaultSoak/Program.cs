@@ -71,6 +71,9 @@ try
     var plans = SoakRun.PlanJobs(options);
     var faults = SoakRun.PlanFaults(options);
     await run.RunAsync(plans, faults).WaitAsync(stopping.Token);
+    await File.WriteAllLinesAsync(
+        Path.Combine(directory, "logs", "rss.csv"),
+        ["seconds,process,pid,rss_mib", .. run.RssSamples.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.At.TotalSeconds:F0},{s.Name},{s.Pid},{s.MiB:F1}"))]);
     Console.Error.WriteLine($"[soak] load and faults done after {run.LoadTime.TotalSeconds:F0} s, drained in {run.DrainTime.TotalSeconds:F0} s; checking the ledger");
 
     var ledger = new Ledger(stack, client, run, receiver, tenants);
@@ -113,7 +116,7 @@ finally
 static SoakOptions Parse(string[] args)
 {
     var isShort = args.Contains("--short");
-    var duration = TimeSpan.FromSeconds(isShort ? 60 : 600);
+    var duration = TimeSpan.FromSeconds(isShort ? 80 : 600);
     var jobs = isShort ? 240 : 2400;
     var faults = isShort ? FaultKinds.All.Length : 36;
     var drain = TimeSpan.FromSeconds(isShort ? 45 : 120);

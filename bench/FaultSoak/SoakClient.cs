@@ -145,10 +145,11 @@ internal sealed class SoakClient : IDisposable
 
     /// <summary>
     /// POST /v1/chat/completions with <c>stream: true</c>, read to <c>[DONE]</c>. Returns the job id
-    /// (<c>X-Job-Id</c>), whether the stream ended with <c>[DONE]</c>, and the text streamed. Not
-    /// retried: a chat completion takes no Idempotency-Key, so a retry could make a second job.
+    /// (<c>X-Job-Id</c>), whether the stream ended with <c>[DONE]</c>, the failure, and whether the
+    /// gateway refused it outright (<c>429</c>, <c>5xx</c> before any stream: safe to send again; a
+    /// chat completion takes no Idempotency-Key, so nothing else is retried).
     /// </summary>
-    public async Task<(string? JobId, bool Done, string? Failure)> ChatStreamAsync(string key, string body, int gateway, CancellationToken cancellationToken)
+    public async Task<(string? JobId, bool Done, string? Failure, bool Refused)> ChatStreamAsync(string key, string body, int gateway, CancellationToken cancellationToken)
     {
         string? jobId = null;
         try
@@ -164,7 +165,8 @@ internal sealed class SoakClient : IDisposable
             jobId = response.Headers.TryGetValues("X-Job-Id", out var ids) ? ids.FirstOrDefault() : null;
             if (!response.IsSuccessStatusCode)
             {
-                return (jobId, false, $"{(int)response.StatusCode} {Truncate(await response.Content.ReadAsStringAsync(timeout.Token))}");
+                var status = (int)response.StatusCode;
+                return (jobId, false, $"{status} {Truncate(await response.Content.ReadAsStringAsync(timeout.Token))}", jobId is null && (status == 429 || status >= 500));
             }
 
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
@@ -172,15 +174,15 @@ internal sealed class SoakClient : IDisposable
             {
                 if (line == "data: [DONE]")
                 {
-                    return (jobId, true, null);
+                    return (jobId, true, null, false);
                 }
             }
 
-            return (jobId, false, "the stream ended without [DONE]");
+            return (jobId, false, "the stream ended without [DONE]", false);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return (jobId, false, ex.GetType().Name + ": " + ex.Message);
+            return (jobId, false, ex.GetType().Name + ": " + ex.Message, false);
         }
     }
 

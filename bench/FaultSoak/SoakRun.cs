@@ -44,6 +44,9 @@ internal sealed class SoakRun(SoakOptions options, SoakStack stack, SoakClient c
 
     public (int Done, int Broken, int WithoutId) Chat => (_chatDone, _chatBroken, _chatWithoutId);
 
+    /// <summary>Every RSS reading: time, process, pid, MiB.</summary>
+    public List<(TimeSpan At, string Name, int Pid, double MiB)> RssSamples { get; } = [];
+
     /// <summary>Process RSS (MiB) after the warm-up, by name and pid.</summary>
     public Dictionary<string, (int Pid, double MiB)> WarmRss { get; } = [];
 
@@ -106,34 +109,54 @@ internal sealed class SoakRun(SoakOptions options, SoakStack stack, SoakClient c
     {
         _clock.Start();
         using var stopFollowing = new CancellationTokenSource();
+        using var stopSampling = new CancellationTokenSource();
+        var sampling = SampleRssAsync(stopSampling.Token);
         var load = LoadAsync(plans, stopFollowing.Token);
-        var warm = WarmUpAsync();
         var injector = InjectAsync(faults);
-        await Task.WhenAll(load, warm, injector);
+        await Task.WhenAll(load, injector);
         LoadTime = _clock.Elapsed;
 
         await DrainAsync();
         DrainTime = _clock.Elapsed - LoadTime;
         await stopFollowing.CancelAsync();
         await Task.WhenAll(_following);
+        await stopSampling.CancelAsync();
+        await sampling;
     }
 
-    /// <summary>The RSS baseline: each process's highest reading, once a second, over the second half of the warm-up.</summary>
-    private async Task WarmUpAsync()
+    /// <summary>
+    /// Reads every gateway's and worker's RSS once a second until the load and faults are done
+    /// (kept in <see cref="RssSamples"/>); the baseline is each process's highest reading over the
+    /// second half of the warm-up.
+    /// </summary>
+    private async Task SampleRssAsync(CancellationToken stop)
     {
-        await Task.Delay(options.WarmUp / 2);
-        while (_clock.Elapsed < options.WarmUp)
+        while (!stop.IsCancellationRequested)
         {
+            var at = _clock.Elapsed;
             foreach (var process in stack.Gateways.Concat(stack.Workers))
             {
                 var now = Rss.MiB(process.Pid);
-                if (!WarmRss.TryGetValue(process.Name, out var seen) || seen.Pid != process.Pid || now > seen.MiB)
+                lock (RssSamples)
+                {
+                    RssSamples.Add((at, process.Name, process.Pid, now));
+                }
+
+                if (at >= options.WarmUp / 2 && at <= options.WarmUp
+                    && (!WarmRss.TryGetValue(process.Name, out var seen) || seen.Pid != process.Pid || now > seen.MiB))
                 {
                     WarmRss[process.Name] = (process.Pid, now);
                 }
             }
 
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 
@@ -201,11 +224,25 @@ internal sealed class SoakRun(SoakOptions options, SoakStack stack, SoakClient c
             ["max_tokens"] = plan.MaxTokens,
             ["temperature"] = 0,
         };
-        var (jobId, done, _) = await client.ChatStreamAsync(tenants.ChatKey, body.ToJsonString(), plan.Gateway, CancellationToken.None);
+        string? jobId = null;
+        var done = false;
+        string? failure = null;
+        var clock = Stopwatch.StartNew();
+        for (var attempt = 0; jobId is null && clock.Elapsed < TimeSpan.FromSeconds(60); attempt++)
+        {
+            (jobId, done, failure, var refused) = await client.ChatStreamAsync(tenants.ChatKey, body.ToJsonString(), plan.Gateway + attempt, CancellationToken.None);
+            if (!refused)
+            {
+                break; // answered, or failed after it was sent: not retried (no Idempotency-Key)
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250 * (attempt + 1), 2000)), CancellationToken.None);
+        }
+
         if (jobId is null)
         {
             Interlocked.Increment(ref _chatWithoutId);
-            _notAccepted.Enqueue($"chat {plan.Index}: no job id (the request failed before an answer)");
+            _notAccepted.Enqueue($"chat {plan.Index}: no job id ({failure})");
             return;
         }
 

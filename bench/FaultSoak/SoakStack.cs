@@ -13,7 +13,7 @@ namespace InferenceGateway.FaultSoak;
 internal sealed class SoakStack
 {
     /// <summary>The queue's visibility timeout: short, so that a killed or stopped worker's jobs come back within the run.</summary>
-    public const int VisibilitySeconds = 10;
+    public const int VisibilitySeconds = 8;
 
     public const string SoakPlan = "soak";
 
