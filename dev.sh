@@ -58,6 +58,11 @@ Usage: ./dev.sh <command> [args]
           under 3 minutes; --only stack,submit,coldstart,proxy,push: some sections; --set
           KEY=VALUE: a setting for every gateway and worker it starts); the report is also kept
           in .local/bench/
+  soak    the fault soak (bench/FaultSoak): 2 gateways, 2 workers, Redis with AOF and the emulator
+          on their own ports and in .local/soak/, a mixed load while processes are killed, stopped
+          and restarted, then a ledger check; prints a markdown table, fails if a check fails
+          (--short: about 2 minutes; --duration S --jobs N --faults N --seed N --kinds a,b); the
+          report is also kept in .local/soak/
   down    stop whatever 'up' started (from .local/pids); the worker gets its graceful stop (its
           open long poll returns, running jobs finish or are released): up to 45 s
   help    this text
@@ -426,6 +431,24 @@ cmd_bench() {
   log "report kept in ${report#"$ROOT"/}"
 }
 
+# The fault soak (bench/FaultSoak): its own Redis, emulator, 2 gateways and 2 workers on free loopback
+# ports with their data in .local/soak/<run>/, so neither a running stack nor the tests meet it. The
+# report is kept beside them; the exit code is the soak's (1: a check failed).
+cmd_soak() {
+  local suffix= arg
+  for arg in "$@"; do [[ $arg == --short ]] && suffix=-short; done
+  log "building Gateway.sln (Release)"
+  dotnet build Gateway.sln -c Release -nologo -v q >&2 || die "build failed (see the errors above)"
+  mkdir -p "$LOCAL_DIR/soak"
+  local report rc=0
+  report="$LOCAL_DIR/soak/$(date -u +%Y%m%dT%H%M%SZ)$suffix.md"
+  REPO_ROOT="$ROOT" SOAK_DIR="$LOCAL_DIR/soak" dotnet "$ROOT/bench/FaultSoak/$BIN/FaultSoak.dll" "$@" >"$report.out" || rc=$?
+  sed -n '/^# Fault soak/,$p' "$report.out" >"$report"
+  if [[ -s $report ]]; then cat "$report"; else cat "$report.out"; fi
+  log "report kept in ${report#"$ROOT"/} (exit code $rc)"
+  exit "$rc"
+}
+
 cmd_down() {
   local pid f name pids=() i secs
   # As long as the worker's graceful stop may take (written when it started: its settings then).
@@ -456,6 +479,7 @@ case "$CMD" in
   demo) ensure_deps; cmd_demo ;;
   test) ensure_deps; cmd_test "$@" ;;
   bench) ensure_deps; cmd_bench "$@" ;;
+  soak) ensure_deps; cmd_soak "$@" ;;
   down) ensure_deps; cmd_down ;;
   help | -h | --help) usage ;;
   *) usage >&2; exit 2 ;;
