@@ -76,7 +76,7 @@ try
         ["seconds,process,pid,rss_mib", .. run.RssSamples.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.At.TotalSeconds:F0},{s.Name},{s.Pid},{s.MiB:F1}"))]);
     Console.Error.WriteLine($"[soak] load and faults done after {run.LoadTime.TotalSeconds:F0} s, drained in {run.DrainTime.TotalSeconds:F0} s; checking the ledger");
 
-    var ledger = new Ledger(stack, client, run, receiver, tenants);
+    var ledger = new Ledger(options, stack, client, run, receiver, tenants);
     var table = await ledger.CheckAsync();
     Console.WriteLine("# Fault soak");
     Console.WriteLine();
@@ -116,8 +116,8 @@ finally
 static SoakOptions Parse(string[] args)
 {
     var isShort = args.Contains("--short");
-    var duration = TimeSpan.FromSeconds(isShort ? 80 : 600);
-    var jobs = isShort ? 240 : 2400;
+    var duration = TimeSpan.FromSeconds(isShort ? 90 : 600);
+    var jobs = isShort ? 270 : 2400;
     var faults = isShort ? FaultKinds.All.Length : 36;
     var drain = TimeSpan.FromSeconds(isShort ? 45 : 120);
     var seed = Random.Shared.Next(1, 1_000_000);

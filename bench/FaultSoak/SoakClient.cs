@@ -149,7 +149,7 @@ internal sealed class SoakClient : IDisposable
     /// gateway refused it outright (<c>429</c>, <c>5xx</c> before any stream: safe to send again; a
     /// chat completion takes no Idempotency-Key, so nothing else is retried).
     /// </summary>
-    public async Task<(string? JobId, bool Done, string? Failure, bool Refused)> ChatStreamAsync(string key, string body, int gateway, CancellationToken cancellationToken)
+    public async Task<(string? JobId, bool Done, string? Failure, bool Refused)> ChatStreamAsync(string key, string body, int gateway, Action<string> accepted, CancellationToken cancellationToken)
     {
         string? jobId = null;
         try
@@ -163,6 +163,11 @@ internal sealed class SoakClient : IDisposable
             timeout.CancelAfter(TimeSpan.FromSeconds(120));
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             jobId = response.Headers.TryGetValues("X-Job-Id", out var ids) ? ids.FirstOrDefault() : null;
+            if (jobId is not null)
+            {
+                accepted(jobId); // in the ledger from its first byte on, whatever happens to the stream
+            }
+
             if (!response.IsSuccessStatusCode)
             {
                 var status = (int)response.StatusCode;
@@ -180,7 +185,7 @@ internal sealed class SoakClient : IDisposable
 
             return (jobId, false, "the stream ended without [DONE]", false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
         {
             return (jobId, false, ex.GetType().Name + ": " + ex.Message, false);
         }

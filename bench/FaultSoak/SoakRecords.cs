@@ -6,7 +6,7 @@ namespace InferenceGateway.FaultSoak;
 internal sealed record SoakOptions(TimeSpan Duration, int Jobs, int Seed, int Faults, bool Short, IReadOnlyList<string> Kinds, TimeSpan Drain, bool KeepData)
 {
     /// <summary>How long the load runs before the first fault; the RSS baseline is read over its second half.</summary>
-    public TimeSpan WarmUp => Short ? TimeSpan.FromSeconds(25) : TimeSpan.FromSeconds(60);
+    public TimeSpan WarmUp => Short ? TimeSpan.FromSeconds(40) : TimeSpan.FromSeconds(60);
 }
 
 /// <summary>The fault kinds the injector applies.</summary>

@@ -182,7 +182,9 @@ internal sealed class SoakRun(SoakOptions options, SoakStack stack, SoakClient c
     {
         if (plan.Kind == "chat")
         {
-            await RunChatAsync(plan);
+            // Read in the background like a subscriber: a stream that never ends (its job stuck) is
+            // cut at the end of the drain, not waited for here.
+            _following.Add(Task.Run(() => RunChatAsync(plan, stopFollowing), CancellationToken.None));
             return;
         }
 
@@ -214,7 +216,7 @@ internal sealed class SoakRun(SoakOptions options, SoakStack stack, SoakClient c
         }
     }
 
-    private async Task RunChatAsync(JobPlan plan)
+    private async Task RunChatAsync(JobPlan plan, CancellationToken stop)
     {
         var body = new JsonObject
         {
@@ -230,13 +232,20 @@ internal sealed class SoakRun(SoakOptions options, SoakStack stack, SoakClient c
         var clock = Stopwatch.StartNew();
         for (var attempt = 0; jobId is null && clock.Elapsed < TimeSpan.FromSeconds(60); attempt++)
         {
-            (jobId, done, failure, var refused) = await client.ChatStreamAsync(tenants.ChatKey, body.ToJsonString(), plan.Gateway + attempt, CancellationToken.None);
+            (jobId, done, failure, var refused) = await client.ChatStreamAsync(tenants.ChatKey, body.ToJsonString(), plan.Gateway + attempt, id => Track(id, plan, tenants.Chat, tenants.ChatKey), stop);
             if (!refused)
             {
                 break; // answered, or failed after it was sent: not retried (no Idempotency-Key)
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250 * (attempt + 1), 2000)), CancellationToken.None);
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250 * (attempt + 1), 2000)), stop);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
         }
 
         if (jobId is null)
@@ -246,7 +255,6 @@ internal sealed class SoakRun(SoakOptions options, SoakStack stack, SoakClient c
             return;
         }
 
-        Track(jobId, plan, tenants.Chat, tenants.ChatKey);
         Interlocked.Increment(ref done ? ref _chatDone : ref _chatBroken);
     }
 
