@@ -124,7 +124,8 @@ internal sealed partial class Ledger(SoakOptions options, SoakStack stack, SoakC
         Add("longest recovery", longest is null ? "no faults" : $"{longest.Kind} at {Seconds(longest.At)}: accepting again after {Seconds(longest.AcceptedAfter)}, a job accepted then done after {Seconds(longest.DoneAfter)}; longest accept {Seconds(run.Faults.Max(f => f.AcceptedAfter))}",
             run.Faults.All(f => f.DoneAfter is not null) ? "pass" : "FAIL");
         Check("every 202 has exactly one terminal event", lost.Count + stuck.Count + duplicated.Count == 0, $"{jobs.Count - lost.Count - stuck.Count - duplicated.Count} of {jobs.Count}");
-        Check("every job's log is seq 1..N and its status matches its terminal event", broken.Count == 0, $"{broken.Count} broken", broken);
+        var reruns = reads.Values.Count(r => r.Events.Count(e => e.Type == JobEventTypes.Started) > 1);
+        Check("every job's log is seq 1..N and its status matches its terminal event", broken.Count == 0, $"{broken.Count} broken; {reruns} jobs started more than once (a redelivery after a fault)", broken);
         Check("generation: the token events of the last run spell the result's text", tokens.Count == 0, $"{reads.Values.Count(IsCompletedGeneration)} completed generations, {tokens.Count} mismatched", tokens);
         _rows.AddRange(subscribers);
         _rows.AddRange(webhooks);

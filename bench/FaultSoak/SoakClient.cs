@@ -145,9 +145,9 @@ internal sealed class SoakClient : IDisposable
 
     /// <summary>
     /// POST /v1/chat/completions with <c>stream: true</c>, read to <c>[DONE]</c>. Returns the job id
-    /// (<c>X-Job-Id</c>), whether the stream ended with <c>[DONE]</c>, the failure, and whether the
-    /// gateway refused it outright (<c>429</c>, <c>5xx</c> before any stream: safe to send again; a
-    /// chat completion takes no Idempotency-Key, so nothing else is retried).
+    /// (<c>X-Job-Id</c>), whether the stream ended with <c>[DONE]</c>, the failure, and whether it
+    /// was refused outright (connection refused, or <c>429</c>, <c>5xx</c> without a job: safe to
+    /// send again; a chat completion takes no Idempotency-Key, so nothing else is retried).
     /// </summary>
     public async Task<(string? JobId, bool Done, string? Failure, bool Refused)> ChatStreamAsync(string key, string body, int gateway, Action<string> accepted, CancellationToken cancellationToken)
     {
@@ -187,7 +187,9 @@ internal sealed class SoakClient : IDisposable
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
         {
-            return (jobId, false, ex.GetType().Name + ": " + ex.Message, false);
+            // Connection refused: nothing was sent (the gateway is down), so the other one may take it.
+            var refused = jobId is null && ex is HttpRequestException { InnerException: System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } };
+            return (jobId, false, ex.GetType().Name + ": " + ex.Message, refused);
         }
     }
 
