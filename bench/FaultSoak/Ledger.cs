@@ -296,9 +296,20 @@ internal sealed partial class Ledger(SoakOptions options, SoakStack stack, SoakC
             }
 
             var now = Rss.MiB(process.Pid);
-            var change = (now - warm.MiB) / warm.MiB;
             var restarted = process.Pid != warm.Pid;
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{process.Name} {warm.MiB:F0} → {now:F0} MiB ({change:+0%;-0%;0%}{(restarted ? ", restarted since: a fresh process, only growth counts" : string.Empty)})"));
+            var own = run.InstanceRss.TryGetValue(process.Pid, out var instance) && instance.MiB > 0 ? instance : default;
+            if (restarted && own.MiB > 0)
+            {
+                // Started again by a fault, and lived a warm-up's length since: against its own baseline.
+                warm = (process.Pid, own.MiB);
+                restarted = false;
+            }
+
+            var change = (now - warm.MiB) / warm.MiB;
+            var note = process.Pid != run.WarmRss[process.Name].Pid
+                ? (restarted ? ", restarted too late for a baseline of its own: only growth over the first instance's counts" : string.Create(CultureInfo.InvariantCulture, $", restarted at {own.FirstSeen.TotalSeconds:F0} s: against its own warm-up"))
+                : string.Empty;
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{process.Name} {warm.MiB:F0} → {now:F0} MiB ({change:+0%;-0%;0%}{note})"));
             if (change > limit || (!restarted && change < -limit))
             {
                 problems.Add($"{process.Name}: {change:P0}");

@@ -47,6 +47,9 @@ internal sealed class SoakRun(SoakOptions options, SoakStack stack, SoakClient c
     /// <summary>Every RSS reading: time, process, pid, MiB.</summary>
     public List<(TimeSpan At, string Name, int Pid, double MiB)> RssSamples { get; } = [];
 
+    /// <summary>Each process instance's own baseline, by pid: when it was first seen, its highest RSS over the second half of a warm-up's length after that (0: it did not live that long).</summary>
+    public Dictionary<int, (TimeSpan FirstSeen, double MiB)> InstanceRss { get; } = [];
+
     /// <summary>Process RSS (MiB) after the warm-up, by name and pid.</summary>
     public Dictionary<string, (int Pid, double MiB)> WarmRss { get; } = [];
 
@@ -147,6 +150,16 @@ internal sealed class SoakRun(SoakOptions options, SoakStack stack, SoakClient c
                 {
                     WarmRss[process.Name] = (process.Pid, now);
                 }
+
+                // A process started again by a fault gets a baseline of its own, over the same window after its start.
+                var instance = InstanceRss.TryGetValue(process.Pid, out var known) ? known : (FirstSeen: at, MiB: 0.0);
+                var age = at - instance.FirstSeen;
+                if (age >= options.WarmUp / 2 && age <= options.WarmUp && now > instance.MiB)
+                {
+                    instance.MiB = now;
+                }
+
+                InstanceRss[process.Pid] = instance;
             }
 
             try
