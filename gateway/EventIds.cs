@@ -41,4 +41,13 @@ internal static class EventIds
     public const int WebhookHostRefused = 3406;
     public const int WebhookGaveBack = 3407;
     public const int WebhookGiveBackFailed = 3408;
+
+    // ReconcilerLog (Reconciliation/ReconcilerLog.cs)
+    public const int ReconcilerResent = 3601;
+    public const int ReconcilerResendFailed = 3602;
+    public const int ReconcilerTickFailed = 3603;
+    public const int ReconcilerRecovered = 3604;
+    public const int ReconcilerLeaseTaken = 3605;
+    public const int ReconcilerLeaseLost = 3606;
+    public const int ReconcilerForgot = 3607;
 }

@@ -13,6 +13,7 @@ using InferenceGateway.Gateway.Limits;
 using InferenceGateway.Gateway.Problems;
 using InferenceGateway.Gateway.Proxy;
 using InferenceGateway.Gateway.RateLimiting;
+using InferenceGateway.Gateway.Reconciliation;
 using InferenceGateway.Gateway.Usage;
 using InferenceGateway.Gateway.Webhooks;
 using InferenceGateway.Inference.Hosting;
@@ -66,6 +67,7 @@ public static class GatewayExtensions
         builder.Services.AddSignalR(options => options.AddFilter<HubRateLimitFilter>());
 
         builder.AddWebhooks();
+        builder.AddJobReconciler();
         builder.AddEdgeInference();
         builder.AddProxyRoutes();
         builder.AddLatencyAudit();

@@ -29,4 +29,20 @@ public static class JobFields
 
     /// <summary>The stream the append scripts add <c>{job, seq}</c> to for each event the webhook wants.</summary>
     public const string WebhookOutbox = "webhookOutbox";
+
+    /// <summary>
+    /// The queue the job's message goes to (<c>Sqs:QueueName</c> of the gateway that accepted it); its
+    /// presence says the record was created with its message, and the scripts keep the job in that
+    /// queue's outbox and queued index (<see cref="JobKeys.Unsent"/>, <see cref="JobKeys.Queued"/>).
+    /// </summary>
+    public const string Queue = "queue";
+
+    /// <summary>The job's queue message body, kept while the job is queued so it can be sent again; dropped when it starts or ends.</summary>
+    public const string Message = "message";
+
+    /// <summary>The W3C trace context the message was first sent with, kept with <see cref="Message"/> for a re-send.</summary>
+    public const string TraceParent = "traceparent";
+
+    /// <summary><see cref="CreatedAt"/> in Unix milliseconds: the job's score in the queue's indexes and what its start raises the started watermark to.</summary>
+    public const string CreatedMs = "createdMs";
 }

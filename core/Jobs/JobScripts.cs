@@ -13,6 +13,9 @@ internal static class JobScripts
     // active-jobs set when ARGV[8] names a job to release from it. ARGV: mode, type, at, data, ttl,
     // notify channel, counter count, job to release ('' for none), counters, record fields.
     // Returns {seq or -1 no such job, -2 already ended, -3 exists; 1 when a cancel was requested}.
+    // A record whose 'queue' field is set (JobFields.Queue) also lives in that queue's outbox and
+    // queued index while queued; those keys are named by the record, not among KEYS (as the webhook
+    // outbox is, see below), so every writer of a job's log keeps them without a setting.
     public const string Append = """
         if ARGV[8] ~= '' then
           redis.call('ZREM', KEYS[#KEYS], ARGV[8])
@@ -50,6 +53,29 @@ internal static class JobScripts
         if usage > 0 then
           redis.call('EXPIRE', KEYS[4], 34560000)
         end
+        -- BEGIN queue indexes (JobKeys.Unsent, JobKeys.Queued, JobKeys.StartedWatermark): a record
+        -- that names its queue was created with its message. The create puts the job in the queue's
+        -- outbox and queued index, scored by createdAt (ms); the start and every end take it out of
+        -- both and drop the stored message; the start also raises the started watermark.
+        local t = ARGV[2]
+        if ARGV[1] == 'create' or t == 'started' or t == 'completed' or t == 'failed' or t == 'cancelled' or t == 'timed_out' or t == 'expired' then
+          local index = redis.call('HMGET', KEYS[1], 'queue', 'createdMs', 'id')
+          if index[1] then
+            local prefix = 'jobs:{' .. index[1] .. '}:'
+            if ARGV[1] == 'create' then
+              redis.call('ZADD', prefix .. 'unsent', index[2], index[3])
+              redis.call('ZADD', prefix .. 'queued', index[2], index[3])
+            else
+              redis.call('ZREM', prefix .. 'unsent', index[3])
+              redis.call('ZREM', prefix .. 'queued', index[3])
+              redis.call('HDEL', KEYS[1], 'message', 'traceparent')
+              if t == 'started' and tonumber(index[2]) > tonumber(redis.call('GET', prefix .. 'started-watermark') or '0') then
+                redis.call('SET', prefix .. 'started-watermark', index[2])
+              end
+            end
+          end
+        end
+        -- END queue indexes
         redis.call('PUBLISH', ARGV[6], seq)
         return {seq, cancel}
         """;
@@ -81,6 +107,15 @@ internal static class JobScripts
         end
         redis.call('EXPIRE', KEYS[1], ARGV[3])
         redis.call('EXPIRE', KEYS[2], ARGV[3])
+        -- BEGIN queue indexes (see Append): a job cancelled while queued leaves its queue's outbox
+        -- and queued index, and its stored message is dropped.
+        local queue = redis.call('HGET', KEYS[1], 'queue')
+        if queue then
+          redis.call('ZREM', 'jobs:{' .. queue .. '}:unsent', ARGV[6])
+          redis.call('ZREM', 'jobs:{' .. queue .. '}:queued', ARGV[6])
+          redis.call('HDEL', KEYS[1], 'message', 'traceparent')
+        end
+        -- END queue indexes
         redis.call('PUBLISH', ARGV[4], seq)
         return seq
         """;

@@ -23,8 +23,13 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     private readonly long _ttlSeconds = (long)options.Value.Retention.TotalSeconds;
 
     /// <summary>Creates a job's record and appends its <c>queued</c> event.</summary>
-    /// <remarks>With a <paramref name="webhook"/>, the record names it, and this and every later event its filter selects is put on its outbox.</remarks>
-    public Task<AppendResult> CreateAsync(string jobId, string tenant, string model, DateTimeOffset createdAt, JobWebhook? webhook = null)
+    /// <remarks>
+    /// With a <paramref name="webhook"/>, the record names it, and this and every later event its filter selects is put on its outbox.
+    /// With a <paramref name="message"/>, the record keeps it and, in the same step, the job enters its
+    /// queue's outbox and queued index (<see cref="JobKeys.Unsent"/>, <see cref="JobKeys.Queued"/>): the
+    /// record says whether its message was sent (<see cref="MarkSent"/>) until the job starts or ends.
+    /// </remarks>
+    public Task<AppendResult> CreateAsync(string jobId, string tenant, string model, DateTimeOffset createdAt, JobWebhook? webhook = null, OutboxMessage? message = null)
     {
         // {"model": ...} as JsonSerializer writes it (the same escaping), without a dictionary to serialize per job.
         var data = "{\"model\":\"" + JsonEncodedText.Encode(model) + "\"}";
@@ -43,7 +48,33 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
             fields.Add(new(JobFields.WebhookOutbox, webhook.Outbox));
         }
 
+        if (message is not null)
+        {
+            fields.Add(new(JobFields.Queue, message.Queue));
+            fields.Add(new(JobFields.CreatedMs, createdAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)));
+            fields.Add(new(JobFields.Message, message.Body));
+            fields.Add(new(JobFields.TraceParent, message.TraceParent));
+        }
+
         return RunAsync("create", jobId, JobEventTypes.Queued, data, createdAt, JobFieldUpdates.Of(fields), usage: null, releaseOf: null);
+    }
+
+    /// <summary>
+    /// The job's message was sent: it leaves <paramref name="queue"/>'s outbox (<see cref="JobKeys.Unsent"/>).
+    /// Fire and forget, pipelined with whatever else goes to Redis, and never throws (the job is
+    /// accepted and its message sent): should it be lost, the reconciler sends the message once more,
+    /// which is harmless.
+    /// </summary>
+    public void MarkSent(string queue, string jobId)
+    {
+        try
+        {
+            redis.GetDatabase().SortedSetRemove(JobKeys.Unsent(queue), jobId, CommandFlags.FireAndForget);
+        }
+        catch (RedisException)
+        {
+            // Redis went away after the send: the job stays in the outbox and is sent once more.
+        }
     }
 
     /// <summary>

@@ -15,7 +15,10 @@ namespace InferenceGateway.Gateway.Jobs;
 /// <summary>
 /// Accepts a job: honours <c>Idempotency-Key</c> (the same key and tenant within 24 h gives the
 /// same job, never a second enqueue, also when requests race), takes a place under the tenant's
-/// active-jobs cap, writes the record and its <c>queued</c> event, then sends the message. If the
+/// active-jobs cap, builds the message, writes the record (keeping the message, in its queue's outbox,
+/// see <see cref="RedisJobStore.CreateAsync"/>) and its <c>queued</c> event, then sends the message and
+/// takes the job out of the outbox (a message this gateway never got to send, because it died, is sent
+/// by the reconciler). If the
 /// send fails the record is closed as <c>failed</c> (<c>enqueue_failed</c>), the place and the
 /// idempotency key are given back, and the caller gets the exception (a 503). Sends go through the
 /// <see cref="SqsSendCoalescer"/>: concurrent submissions share <c>SendMessageBatch</c> calls.
@@ -34,7 +37,8 @@ public sealed class JobSubmitter(
     IOptions<JobPolicyOptions> policyOptions,
     ILogger<JobSubmitter> logger,
     JobInputs inputs,
-    IOptions<JobMessageOptions> messageOptions)
+    IOptions<JobMessageOptions> messageOptions,
+    IOptions<SqsOptions> sqsOptions)
 {
     private static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
@@ -184,12 +188,9 @@ public sealed class JobSubmitter(
     {
         var createdAt = time.GetUtcNow();
         var urls = await queue.GetUrlsAsync(cancellationToken);
-        var created = await store.CreateAsync(id, submission.Tenant, submission.Model, createdAt, submission.Webhook);
-        if (created.Outcome != AppendOutcome.Appended)
-        {
-            throw new InvalidOperationException($"Job id {id} collided ({created.Outcome}).");
-        }
 
+        // The message first, so the record can keep it: whatever happens after the record is written
+        // (this gateway dies before the send, the queue loses the message), the reconciler can send it.
         var message = new JobMessage
         {
             SchemaVersion = JobMessage.CurrentSchemaVersion,
@@ -203,35 +204,29 @@ public sealed class JobSubmitter(
             Webhook = submission.Webhook is { } webhook ? new JobMessageWebhook { Url = webhook.Url, Events = webhook.EncodedEvents, Outbox = webhook.Outbox } : null,
         };
         var body = JobMessageJson.Serialize(message);
+        if (Encoding.UTF8.GetByteCount(body) > messageOptions.Value.ClaimCheckBytes)
+        {
+            // Too large to carry: the input waits in Redis beside the record, the message names it.
+            message = message with
+            {
+                SchemaVersion = JobMessage.ClaimCheckSchemaVersion,
+                Input = ClaimedInput,
+                InputRef = await inputs.StoreAsync(id, inputJson),
+            };
+            body = JobMessageJson.Serialize(message);
+        }
+
+        var traceParent = TraceParent();
+        var queueName = sqsOptions.Value.QueueName;
+        var created = await store.CreateAsync(id, submission.Tenant, submission.Model, createdAt, submission.Webhook, new OutboxMessage(queueName, body, traceParent));
+        if (created.Outcome != AppendOutcome.Appended)
+        {
+            throw new InvalidOperationException($"Job id {id} collided ({created.Outcome}).");
+        }
+
         try
         {
-            if (Encoding.UTF8.GetByteCount(body) > messageOptions.Value.ClaimCheckBytes)
-            {
-                // Too large to carry: the input waits in Redis beside the record, the message names it.
-                message = message with
-                {
-                    SchemaVersion = JobMessage.ClaimCheckSchemaVersion,
-                    Input = ClaimedInput,
-                    InputRef = await inputs.StoreAsync(id, inputJson),
-                };
-                body = JobMessageJson.Serialize(message);
-            }
-
-            await sender.SendAsync(
-                urls.Jobs,
-                body,
-                new Dictionary<string, MessageAttributeValue>(4, StringComparer.Ordinal)
-                {
-                    [JobMessageAttributes.JobId] = new() { DataType = "String", StringValue = id },
-                    [JobMessageAttributes.Tenant] = new() { DataType = "String", StringValue = submission.Tenant },
-                    [JobMessageAttributes.TraceParent] = new() { DataType = "String", StringValue = TraceParent() },
-                    [JobMessageAttributes.SchemaVersion] = new()
-                    {
-                        DataType = "Number",
-                        StringValue = message.InputRef is null ? SchemaVersionText : ClaimCheckSchemaVersionText,
-                    },
-                },
-                cancellationToken);
+            await sender.SendAsync(urls.Jobs, body, MessageAttributes(id, submission.Tenant, traceParent, message.SchemaVersion), cancellationToken);
         }
         catch (Exception ex)
         {
@@ -240,6 +235,7 @@ public sealed class JobSubmitter(
             throw;
         }
 
+        store.MarkSent(queueName, id);
         return new JobRecord
         {
             Id = id,
@@ -253,6 +249,28 @@ public sealed class JobSubmitter(
             WebhookEvents = submission.Webhook?.Events,
         };
     }
+
+    /// <summary>
+    /// The attributes of a job's message: its id, tenant, trace context and body schema version
+    /// (what the reconciler's re-send repeats).
+    /// </summary>
+    public static Dictionary<string, MessageAttributeValue> MessageAttributes(string jobId, string tenant, string traceParent, int schemaVersion) =>
+        new(4, StringComparer.Ordinal)
+        {
+            [JobMessageAttributes.JobId] = new() { DataType = "String", StringValue = jobId },
+            [JobMessageAttributes.Tenant] = new() { DataType = "String", StringValue = tenant },
+            [JobMessageAttributes.TraceParent] = new() { DataType = "String", StringValue = traceParent },
+            [JobMessageAttributes.SchemaVersion] = new()
+            {
+                DataType = "Number",
+                StringValue = schemaVersion switch
+                {
+                    JobMessage.CurrentSchemaVersion => SchemaVersionText,
+                    JobMessage.ClaimCheckSchemaVersion => ClaimCheckSchemaVersionText,
+                    _ => schemaVersion.ToString(CultureInfo.InvariantCulture),
+                },
+            },
+        };
 
     /// <summary>
     /// The answer for a key that was already claimed: the same job, or a conflict. Null when the
