@@ -23,6 +23,11 @@ namespace InferenceGateway.Worker.Jobs;
 /// client's cancel or the job's own timeout, and records exactly one terminal event together with
 /// the tenant's bill. Throws only when the delivery should be retried (recording failed) or the
 /// worker is stopping; the event source then gives the message back.
+/// The start takes the job's run lease (<see cref="RunLease"/>): a delivery that finds another run's
+/// live lease does not run (<see cref="JobLeasedException"/>: the message is released for about the
+/// time the lease has left); every append the run makes carries its token, and a run that another
+/// took over (its lease lapsed while it was stalled) stops at once and records nothing more
+/// (<see cref="JobFencedException"/>: its message is left to the run that took over).
 /// </summary>
 public sealed class InferenceConsumer(
     RedisJobStore store,
@@ -40,6 +45,7 @@ public sealed class InferenceConsumer(
     WorkerMetrics metrics) : IConsumer<RunJob>
 {
     private readonly WorkerOptions _options = options.Value;
+    private readonly TimeSpan _leaseLength = TimeSpan.FromSeconds(options.Value.RunLeaseSeconds);
 
     public async Task Consume(ConsumeContext<RunJob> context)
     {
@@ -57,9 +63,11 @@ public sealed class InferenceConsumer(
         // and one from before (a running job redelivered) is read by the same script as the start.
         using var cancellation = cancellations.Register(job.JobId);
         var retry = context.GetRetryAttempt();
-        Task<AppendResult> StartAsync() => store.AppendAsync(
+        var runToken = context.Message.RunToken;
+        Task<AppendResult> StartAsync() => store.StartRunAsync(
             job.JobId,
-            JobEventTypes.Started,
+            runToken,
+            _leaseLength,
             $$"""{"attempt":{{receiveCount}},"retry":{{retry}}}""",
             [
                 new(JobFields.Status, JobStatuses.Running),
@@ -70,6 +78,14 @@ public sealed class InferenceConsumer(
         if (started.Outcome == AppendOutcome.NoSuchJob && await RebuildAsync(job, messageId))
         {
             started = await StartAsync();
+        }
+
+        if (started.Outcome == AppendOutcome.Leased)
+        {
+            // Another run holds the job (this message came back while it runs): not run, not
+            // deleted; the event source releases it until about when that lease would lapse.
+            Log.JobLeased(logger, job.JobId, started.LeaseRemainingMs, receiveCount, messageId);
+            throw new JobLeasedException(job.JobId, TimeSpan.FromMilliseconds(started.LeaseRemainingMs));
         }
 
         if (started.Outcome != AppendOutcome.Appended)
@@ -86,8 +102,11 @@ public sealed class InferenceConsumer(
             cancellation.Cancel();
         }
 
+        // Held from here: renewed on a timer, which also reads a cancel this worker did not hear.
+        using var lease = new RunLease(store, job.JobId, runToken, _leaseLength, _options.HeartbeatFraction, cancellation, time, logger);
+
         // context.CancellationToken: the timeout filter's limit and the worker's hard stop.
-        using var run = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, cancellation.Token, lifetime.Aborted);
+        using var run = CancellationTokenSource.CreateLinkedTokenSource([context.CancellationToken, cancellation.Token, lifetime.Aborted, lease.Fenced]);
         // The timeout filter enforces the worker's limit; a job may ask for less.
         var limitMs = Math.Min(job.ExecutionTimeoutMs is > 0 and var asked ? asked : long.MaxValue, _options.InvocationTimeoutSeconds * 1000L);
         // The job's own limit counts its execution, from the moment the execution clock starts
@@ -118,8 +137,14 @@ public sealed class InferenceConsumer(
         // it without completing (the worker is stopping) drops what is pending.
         // Generation jobs always stream their tokens.
         var generation = models.KindOf(job.Model) == ModelKinds.TextGeneration;
-        await using var stream = job.Input.Stream || generation ? streams.Open(job.JobId, started.Seq) : null;
-        var outcome = await runner.RunAsync(job, stream, armLimit, checkLimit, run.Token);
+        await using var stream = job.Input.Stream || generation ? streams.Open(job.JobId, started.Seq, runToken, lease.Fence) : null;
+        var outcome = await runner.RunAsync(job, stream, lease, armLimit, checkLimit, run.Token);
+        if (lease.IsFenced)
+        {
+            // Another run took the job over: nothing more from this one (what is pending is dropped).
+            throw new JobFencedException(job.JobId);
+        }
+
         if (outcome.Stopped && lifetime.Aborted.IsCancellationRequested)
         {
             // Shutting down: not the job's fault. The event source releases the message.
@@ -131,6 +156,10 @@ public sealed class InferenceConsumer(
             // Every chunk before the terminal event, whatever the outcome: they are results already
             // computed. A stream Redis would not take throws here, and the delivery is retried.
             await stream.CompleteAsync();
+            if (lease.IsFenced)
+            {
+                throw new JobFencedException(job.JobId);
+            }
         }
 
         var type = outcome switch
@@ -147,7 +176,13 @@ public sealed class InferenceConsumer(
             outcome.ExecutionMs = Math.Max(outcome.ExecutionMs, limitMs);
         }
 
-        await RecordEndAsync(job, type, outcome, queueMs, limitMs);
+        if ((await RecordEndAsync(job, runToken, type, outcome, queueMs, limitMs)).Outcome == AppendOutcome.Fenced)
+        {
+            // Taken over between the last append and the end: the other run records it, and bills it.
+            lease.Fence();
+            throw new JobFencedException(job.JobId);
+        }
+
         latency.RecordJobEnd(job.Model, type == JobEventTypes.Completed, queueMs, outcome.ColdStart, outcome.InitMs, outcome.ExecutionMs, time.GetUtcNow() - job.CreatedAt);
         tally.Ended(type);
         if (type == JobEventTypes.Completed)
@@ -161,7 +196,7 @@ public sealed class InferenceConsumer(
         }
     }
 
-    private async Task RecordEndAsync(JobMessage job, string type, ModelOutcome outcome, long queueMs, long limitMs)
+    private async Task<AppendResult> RecordEndAsync(JobMessage job, string runToken, string type, ModelOutcome outcome, long queueMs, long limitMs)
     {
         var metrics = new JobMetrics
         {
@@ -223,9 +258,11 @@ public sealed class InferenceConsumer(
             outcome.ColdStart,
             outcome.Vectors?.Length ?? (outcome.Generation is null ? 0 : 1));
 
-        // The same script closes the log, bills the tenant and gives back its active-jobs place.
-        await store.AppendTerminalUtf8Async(job.JobId, type, payload.Data, fields, invocation);
+        // The same script closes the log, bills the tenant and gives back its active-jobs place,
+        // only while this run holds the job's lease.
+        var ended = await store.AppendTerminalUtf8Async(job.JobId, type, payload.Data, fields, invocation, runToken);
         payload.Return();
+        return ended;
     }
 
     private async Task ExpireAsync(JobMessage job, DateTimeOffset now, string messageId)

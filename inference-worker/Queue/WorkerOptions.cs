@@ -52,6 +52,16 @@ public sealed record WorkerOptions
     [Range(0.1, 0.9)]
     public double HeartbeatFraction { get; init; } = 0.33;
 
+    /// <summary>
+    /// A run's lease on its job, in seconds: taken by its <c>started</c>, renewed every
+    /// <see cref="HeartbeatFraction"/> of it while the run lasts. A delivery that finds another run's
+    /// live lease is released, not run; once a stalled run's lease lapses, a redelivery takes the job
+    /// over and the stalled run's appends are refused. Keep it no longer than the visibility timeout,
+    /// so a redelivery after a crash finds it lapsed rather than waiting for it.
+    /// </summary>
+    [Range(2, 43_200)]
+    public int RunLeaseSeconds { get; init; } = 60;
+
     /// <summary>The longest one invocation may run the model (MassTransit's timeout filter); a job may ask for less.</summary>
     [Range(1, 43_200)]
     public int InvocationTimeoutSeconds { get; init; } = 300;
