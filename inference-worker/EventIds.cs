@@ -38,6 +38,7 @@ internal static class EventIds
     public const int RunFenced = 4028;
     public const int LeaseRenewFailed = 4029;
     public const int CancelRead = 4030;
+    public const int DuplicateDeleted = 4031;
 
     // Log (Streaming/JobStreamWriter.cs)
     public const int StreamAppendRetry = 4101;

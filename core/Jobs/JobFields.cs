@@ -27,6 +27,9 @@ public static class JobFields
     /// <summary>When that lease lapses unless renewed: ms since the Unix epoch on Redis' clock (<c>TIME</c>).</summary>
     public const string LeaseUntil = "leaseUntil";
 
+    /// <summary>The SQS message id of the delivery whose run holds the lease.</summary>
+    public const string RunMessage = "runMessage";
+
     /// <summary>The job's webhook target (absent: no webhook).</summary>
     public const string WebhookUrl = "webhookUrl";
 

@@ -163,6 +163,10 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
         };
     }
 
+    /// <summary>The message id the run holding the job's lease recorded (<see cref="JobFields.RunMessage"/>), or null.</summary>
+    public async Task<string?> GetRunMessageAsync(string jobId) =>
+        await redis.GetDatabase().HashGetAsync(JobKeys.Record(jobId), JobFields.RunMessage);
+
     /// <summary>True when the client asked to cancel the job while it was running.</summary>
     public async Task<bool> IsCancelRequestedAsync(string jobId) =>
         (await redis.GetDatabase().HashGetAsync(JobKeys.Record(jobId), JobFields.CancelRequested)) == "1";

@@ -102,6 +102,22 @@ public sealed class RunLease : IDisposable
         }
     }
 
+    /// <summary>
+    /// Lets the lease lapse now (if this run still holds it), best effort: the run ends without
+    /// recording the end, and the next delivery should not wait for the lease to run out.
+    /// </summary>
+    public async Task GiveUpAsync()
+    {
+        try
+        {
+            await _store.RenewLeaseAsync(_jobId, Token, TimeSpan.Zero);
+        }
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+        {
+            Log.LeaseRenewFailed(_logger, ex, _jobId);
+        }
+    }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)

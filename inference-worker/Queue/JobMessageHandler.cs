@@ -98,6 +98,11 @@ public sealed class JobMessageHandler(
                 // Another run took the job over with a later receive of this message: the message is
                 // that run's to delete, and this receipt must neither delete it nor change its visibility.
             }
+            else if (failure is JobLeasedException { Duplicate: true })
+            {
+                await acks.DeleteAsync(urls.Jobs, message.ReceiptHandle);
+                Log.DuplicateDeleted(logger, message.MessageId, job.JobId);
+            }
             else if (failure is JobLeasedException leased)
             {
                 // Another run holds the job: back in about the time its lease has left (never deleted).
