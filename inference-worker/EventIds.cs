@@ -34,6 +34,11 @@ internal static class EventIds
     public const int JobSummary = 4024;
     public const int JobRebuilt = 4025;
     public const int JobNotRebuilt = 4026;
+    public const int JobLeased = 4027;
+    public const int RunFenced = 4028;
+    public const int LeaseRenewFailed = 4029;
+    public const int CancelRead = 4030;
+    public const int DuplicateDeleted = 4031;
 
     // Log (Streaming/JobStreamWriter.cs)
     public const int StreamAppendRetry = 4101;

@@ -79,4 +79,19 @@ internal static partial class Log
 
     [LoggerMessage(EventIds.JobNotRebuilt, LogLevel.Information, "Job {JobId} has no record and was created {CreatedAt:O}, past the job retention: it may have ended and expired, so message {MessageId} does not rebuild it")]
     public static partial void JobNotRebuilt(ILogger logger, string jobId, DateTimeOffset createdAt, string messageId);
+
+    [LoggerMessage(EventIds.JobLeased, LogLevel.Information, "Job {JobId} runs under another run's lease for {RemainingMs} ms more; delivery {ReceiveCount} (message {MessageId}, a duplicate of the holder's: {Duplicate}) not run")]
+    public static partial void JobLeased(ILogger logger, string jobId, long remainingMs, int receiveCount, string messageId, bool duplicate);
+
+    [LoggerMessage(EventIds.DuplicateDeleted, LogLevel.Information, "Message {MessageId} of job {JobId} deleted without running: a duplicate of the message whose run holds the job's lease")]
+    public static partial void DuplicateDeleted(ILogger logger, string messageId, string jobId);
+
+    [LoggerMessage(EventIds.RunFenced, LogLevel.Warning, "Run of job {JobId} fenced: another run took its lease over; this run stops and records nothing more")]
+    public static partial void RunFenced(ILogger logger, string jobId);
+
+    [LoggerMessage(EventIds.LeaseRenewFailed, LogLevel.Warning, "Renewing the run lease of job {JobId} failed; trying again at the next heartbeat")]
+    public static partial void LeaseRenewFailed(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(EventIds.CancelRead, LogLevel.Information, "Cancel of running job {JobId} read from its record by the lease heartbeat")]
+    public static partial void CancelRead(ILogger logger, string jobId);
 }

@@ -21,6 +21,15 @@ public static class JobFields
     public const string CancelRequested = "cancelRequested";
     public const string Provider = "provider";
 
+    /// <summary>The token of the run that holds the job's lease (random per run; absent before the first start).</summary>
+    public const string RunToken = "runToken";
+
+    /// <summary>When that lease lapses unless renewed: ms since the Unix epoch on Redis' clock (<c>TIME</c>).</summary>
+    public const string LeaseUntil = "leaseUntil";
+
+    /// <summary>The SQS message id of the delivery whose run holds the lease.</summary>
+    public const string RunMessage = "runMessage";
+
     /// <summary>The job's webhook target (absent: no webhook).</summary>
     public const string WebhookUrl = "webhookUrl";
 

@@ -3,16 +3,19 @@ using StackExchange.Redis;
 namespace InferenceGateway.Core.Jobs;
 
 /// <summary>
-/// The job store's two state transitions as Lua, with the layout of their keys and arguments:
-/// <see cref="Append"/> (create, append, terminal append with billing and the active-jobs place)
+/// The job store's state transitions as Lua, with the layout of their keys and arguments:
+/// <see cref="Append"/> (create, append, a run's start with its lease and its fenced appends,
+/// terminal append with billing and the active-jobs place), <see cref="Renew"/> (a run's lease)
 /// and <see cref="Cancel"/>. <see cref="RedisJobStore"/> is their only caller.
 /// </summary>
 internal static class JobScripts
 {
     // KEYS: record, events, then usage total and day when ARGV[7] counters follow, then the
-    // active-jobs set when ARGV[8] names a job to release from it. ARGV: mode, type, at, data, ttl,
+    // active-jobs set when ARGV[8] names a job to release from it. ARGV: mode ('create', 'append',
+    // or a run's: 'start <token> <leaseMs>', 'run <token>'), type, at, data, ttl,
     // notify channel, counter count, job to release ('' for none), counters, record fields.
-    // Returns {seq or -1 no such job, -2 already ended, -3 exists; 1 when a cancel was requested}.
+    // Returns {seq or -1 no such job, -2 already ended, -3 exists, -4 fenced (another run holds the
+    // lease); 1 when a cancel was requested}, or {-5, ms} when a start finds another run's live lease.
     // A record whose 'queue' field is set (JobFields.Queue) also lives in that queue's outbox and
     // queued index while queued; those keys are named by the record, not among KEYS (as the webhook
     // outbox is, see below), so every writer of a job's log keeps them without a setting.
@@ -26,12 +29,28 @@ internal static class JobScripts
           if exists == 1 then return {-3, 0} end
         else
           if exists == 0 then return {-1, 0} end
-          local state = redis.call('HMGET', KEYS[1], 'status', 'cancelRequested')
+          local state = redis.call('HMGET', KEYS[1], 'status', 'cancelRequested', 'runToken', 'leaseUntil')
           local status = state[1]
           if status == 'completed' or status == 'failed' or status == 'cancelled' or status == 'timed_out' or status == 'expired' then
             return {-2, 0}
           end
           if state[2] == '1' then cancel = 1 end
+          if ARGV[1] ~= 'append' then
+            -- A run's append. 'run <token>': refused unless that run holds the lease (fencing).
+            -- 'start <token> <ms>': takes the lease for ms on Redis' clock, unless another run's is live.
+            local kind, token, lease = string.match(ARGV[1], '^(%a+) (%S+) ?(%d*)$')
+            if kind == 'run' then
+              if state[3] ~= token then return {-4, 0} end
+            else
+              local t = redis.call('TIME')
+              local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+              local expiry = tonumber(state[4]) or 0
+              if status == 'running' and state[3] and state[3] ~= token and expiry > now then
+                return {-5, expiry - now}
+              end
+              redis.call('HSET', KEYS[1], 'runToken', token, 'leaseUntil', string.format('%.0f', now + tonumber(lease)))
+            end
+          end
         end
         local usage = tonumber(ARGV[7])
         local first = 9 + usage * 2
@@ -120,6 +139,24 @@ internal static class JobScripts
         return seq
         """;
 
+    // A run's heartbeat: extends its lease (on Redis' clock) while it still holds it. KEYS: record.
+    // ARGV: run token, lease ms. Returns 0 renewed, 1 renewed and a cancel was requested,
+    // -1 no such job, -2 already ended, -4 fenced (another run took the lease over).
+    public const string Renew = """
+        local state = redis.call('HMGET', KEYS[1], 'status', 'cancelRequested', 'runToken')
+        local status = state[1]
+        if not status then return -1 end
+        if status == 'completed' or status == 'failed' or status == 'cancelled' or status == 'timed_out' or status == 'expired' then
+          return -2
+        end
+        if state[3] ~= ARGV[1] then return -4 end
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        redis.call('HSET', KEYS[1], 'leaseUntil', string.format('%.0f', now + tonumber(ARGV[2])))
+        if state[2] == '1' then return 1 end
+        return 0
+        """;
+
     /// <summary>
     /// The keys and arguments of <see cref="Append"/>: <paramref name="mode"/> <c>create</c> or
     /// <c>append</c>, the event, the record's field updates, the usage counters of
@@ -174,6 +211,8 @@ internal static class JobScripts
             -1 => new AppendResult(AppendOutcome.NoSuchJob, 0),
             -2 => new AppendResult(AppendOutcome.AlreadyTerminal, 0),
             -3 => new AppendResult(AppendOutcome.AlreadyExists, 0),
+            -4 => new AppendResult(AppendOutcome.Fenced, 0),
+            -5 => new AppendResult(AppendOutcome.Leased, 0, LeaseRemainingMs: (long)reply[1]),
             _ => new AppendResult(AppendOutcome.Appended, result, CancelRequested: (long)reply[1] == 1),
         };
     }

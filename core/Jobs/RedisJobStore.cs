@@ -108,10 +108,46 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     /// <summary>
     /// Appends an event and applies <paramref name="recordUpdates"/> to the record, unless the job
     /// is unknown or already ended. The result says too whether a cancel of the job was requested
-    /// (<see cref="AppendResult.CancelRequested"/>), read in the same step.
+    /// (<see cref="AppendResult.CancelRequested"/>), read in the same step. With
+    /// <paramref name="runToken"/> (an append made by a run of the job), it is fenced: refused with
+    /// <see cref="AppendOutcome.Fenced"/> unless that run holds the job's lease (<see cref="StartRunAsync"/>).
     /// </summary>
-    public Task<AppendResult> AppendAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates) =>
-        RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), JobFieldUpdates.Of(recordUpdates), usage: null, releaseOf: null);
+    public Task<AppendResult> AppendAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates, string? runToken = null) =>
+        RunAsync(RunMode(runToken), jobId, type, dataJson, time.GetUtcNow(), JobFieldUpdates.Of(recordUpdates), usage: null, releaseOf: null);
+
+    /// <summary>
+    /// A run's start: takes the job's lease for <paramref name="runToken"/> (on Redis' clock, for
+    /// <paramref name="lease"/>), appends its <c>started</c> event and applies
+    /// <paramref name="recordUpdates"/>, in one step. Refused with <see cref="AppendOutcome.Leased"/>
+    /// (and the time the lease has left) while the job runs under another run's live lease; a lapsed
+    /// lease is taken over, and from then on the appends of the run that held it are
+    /// <see cref="AppendOutcome.Fenced"/>. Says whether a cancel was requested, as any append.
+    /// </summary>
+    public Task<AppendResult> StartRunAsync(string jobId, string runToken, TimeSpan lease, string dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates)
+    {
+        var mode = "start " + runToken + " " + ((long)lease.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        return RunAsync(mode, jobId, JobEventTypes.Started, dataJson, time.GetUtcNow(), JobFieldUpdates.Of(recordUpdates), usage: null, releaseOf: null);
+    }
+
+    /// <summary>
+    /// A run's heartbeat: extends its lease to <paramref name="lease"/> from now (Redis' clock)
+    /// while <paramref name="runToken"/> still holds it, and says whether a cancel was requested,
+    /// the lease was taken over, or the job ended.
+    /// </summary>
+    public async Task<LeaseRenewal> RenewLeaseAsync(string jobId, string runToken, TimeSpan lease)
+    {
+        var result = (long)await redis.GetDatabase().ScriptEvaluateAsync(
+            JobScripts.Renew,
+            [JobKeys.Record(jobId)],
+            [runToken, (long)lease.TotalMilliseconds]);
+        return result switch
+        {
+            0 => LeaseRenewal.Renewed,
+            1 => LeaseRenewal.CancelRequested,
+            -4 => LeaseRenewal.Fenced,
+            _ => LeaseRenewal.Ended,
+        };
+    }
 
     /// <summary>
     /// Appends a job's terminal event and, in the same atomic step, adds what the invocation cost to
@@ -119,16 +155,17 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
     /// delivered twice is billed once, because only the append that closes the log counts anything
     /// (the place is given back whatever the outcome; that is idempotent).
     /// </summary>
-    public Task<AppendResult> AppendTerminalAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates, Invocation invocation) =>
-        RunAsync("append", jobId, type, dataJson, time.GetUtcNow(), JobFieldUpdates.Of(recordUpdates), invocation, invocation.Tenant);
+    public Task<AppendResult> AppendTerminalAsync(string jobId, string type, string? dataJson, IReadOnlyList<KeyValuePair<string, string>> recordUpdates, Invocation invocation, string? runToken = null) =>
+        RunAsync(RunMode(runToken), jobId, type, dataJson, time.GetUtcNow(), JobFieldUpdates.Of(recordUpdates), invocation, invocation.Tenant);
 
     /// <summary>
     /// As <see cref="AppendTerminalAsync"/>,
     /// with the event data and the record's values as Redis values (UTF-8 bytes from a pooled
     /// buffer, for example: the caller may reuse them once this returns, not if it throws).
+    /// With <paramref name="runToken"/>, fenced as <see cref="AppendAsync"/> is: a run that lost the lease bills nothing.
     /// </summary>
-    public Task<AppendResult> AppendTerminalUtf8Async(string jobId, string type, ReadOnlyMemory<byte> data, IReadOnlyList<KeyValuePair<string, RedisValue>> recordUpdates, Invocation invocation) =>
-        RunAsync("append", jobId, type, data, time.GetUtcNow(), JobFieldUpdates.Of(recordUpdates), invocation, invocation.Tenant);
+    public Task<AppendResult> AppendTerminalUtf8Async(string jobId, string type, ReadOnlyMemory<byte> data, IReadOnlyList<KeyValuePair<string, RedisValue>> recordUpdates, Invocation invocation, string? runToken = null) =>
+        RunAsync(RunMode(runToken), jobId, type, data, time.GetUtcNow(), JobFieldUpdates.Of(recordUpdates), invocation, invocation.Tenant);
 
     /// <summary>
     /// Appends a terminal event of a job that did not run (expired, refused) and, in the same
@@ -156,6 +193,10 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
             _ => CancelOutcome.Cancelled,
         };
     }
+
+    /// <summary>The message id the run holding the job's lease recorded (<see cref="JobFields.RunMessage"/>), or null.</summary>
+    public async Task<string?> GetRunMessageAsync(string jobId) =>
+        await redis.GetDatabase().HashGetAsync(JobKeys.Record(jobId), JobFields.RunMessage);
 
     /// <summary>True when the client asked to cancel the job while it was running.</summary>
     public async Task<bool> IsCancelRequestedAsync(string jobId) =>
@@ -220,6 +261,9 @@ public sealed class RedisJobStore(IConnectionMultiplexer redis, IOptions<JobStor
         JobLogSubscription.SubscribeAsync(redis, jobId, onAppended);
 
     public static string Format(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    /// <summary>The append script's mode: a plain append, or one fenced by a run's token.</summary>
+    private static string RunMode(string? runToken) => runToken is null ? "append" : "run " + runToken;
 
     private async Task<AppendResult> RunAsync(string mode, string jobId, string type, RedisValue data, DateTimeOffset at, JobFieldUpdates fields, Invocation? usage, string? releaseOf)
     {

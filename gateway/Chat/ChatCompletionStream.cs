@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using InferenceGateway.Contracts;
 using InferenceGateway.Core.Jobs;
@@ -10,7 +9,8 @@ namespace InferenceGateway.Gateway.Chat;
 
 /// <summary>
 /// A <c>stream: true</c> chat completion: the job's events as OpenAI's <c>chat.completion.chunk</c>
-/// frames, with the text of a redelivered job's later run stitched to what the client already has.
+/// frames, with the tokens of a redelivered job's later run merged by token index with what the
+/// client already has (<see cref="ChatTokenMerge"/>).
 /// </summary>
 internal static class ChatCompletionStream
 {
@@ -35,8 +35,7 @@ internal static class ChatCompletionStream
         var logger = loggers.CreateLogger(typeof(ChatCompletionsApi));
         var id = ChatCompletionsApi.CompletionId(job.Id);
         var created = job.CreatedAt.ToUnixTimeSeconds();
-        var streamed = new StringBuilder(); // the text the client has
-        var runLength = 0; // the text the current run has generated
+        var streamed = new ChatTokenMerge(); // the text the client has, by token index
         var finished = false;
         using var sse = SseResponse.Start(http, delivery.Value, stats, time, cancellationToken);
 
@@ -47,27 +46,17 @@ internal static class ChatCompletionStream
 
         async Task<bool> OnEventAsync(JobEvent jobEvent)
         {
-            if (jobEvent.Type == JobEventTypes.Started)
-            {
-                // A run starts (again, when the job was redelivered): its tokens start over.
-                runLength = 0;
-            }
-            else if (jobEvent.Type == JobEventTypes.Token
+            if (jobEvent.Type == JobEventTypes.Token
                 && jobEvent.Data is { ValueKind: JsonValueKind.Object } data
+                && data.TryGetProperty("index", out var index) && index.TryGetInt64(out var first)
                 && data.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
-                && text.GetString() is { Length: > 0 } piece)
+                && text.GetString() is { } piece)
             {
-                // A later run repeats what an earlier one streamed (the worker derives its
-                // seed from the job): only text past what the client has is sent. Should
-                // it differ (another kind of worker), the client is told, not given a splice.
-                var overlap = Math.Clamp(streamed.Length - runLength, 0, piece.Length);
-                var same = true;
-                for (var i = 0; i < overlap && same; i++)
-                {
-                    same = streamed[runLength + i] == piece[i];
-                }
-
-                if (!same)
+                // A later run repeats tokens an earlier one streamed (the worker derives its seed
+                // from the job): only indices past what the client has are sent. Should a rerun's
+                // text for them differ (another kind of worker), the client is told, not given a splice.
+                var count = data.TryGetProperty("count", out var n) && n.TryGetInt64(out var c) ? c : 1;
+                if (!streamed.TryAdd(first, count, piece, out var fresh))
                 {
                     await sse.WriteAsync(Frame(JsonSerializer.SerializeToUtf8Bytes(
                         new ChatStreamError(new ChatStreamErrorBody($"The job was run again and generated a different text; its result will be at /v1/jobs/{job.Id}.", "server_error", "restarted", job.Id)),
@@ -77,11 +66,8 @@ internal static class ChatCompletionStream
                     return false;
                 }
 
-                runLength += piece.Length;
-                if (overlap < piece.Length)
+                if (fresh is not null)
                 {
-                    var fresh = piece[overlap..];
-                    streamed.Append(fresh);
                     await ChunkAsync(new ChatDelta(null, fresh), null);
                 }
             }
@@ -94,7 +80,7 @@ internal static class ChatCompletionStream
 
                 // The token events are the text as it grew; should the result say more
                 // (a worker that did not stream every token), the rest goes out now.
-                var sent = streamed.ToString();
+                var sent = streamed.Text;
                 if (result.Text.Length > sent.Length && result.Text.StartsWith(sent, StringComparison.Ordinal))
                 {
                     await ChunkAsync(new ChatDelta(null, result.Text[sent.Length..]), null);

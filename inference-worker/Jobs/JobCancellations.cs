@@ -6,14 +6,17 @@ namespace InferenceGateway.Worker.Jobs;
 
 /// <summary>
 /// Hears <c>DELETE /v1/jobs/{id}</c> for running jobs: one subscription per worker to
-/// <see cref="JobKeys.CancelChannel"/>, and a token per job this worker is running. A job registers
+/// <see cref="JobKeys.CancelChannel"/>, and a token per run this worker holds. A job registers
 /// before it checks the record's <c>cancelRequested</c> flag, so a cancel is either heard or read
 /// (also while the subscription is not up yet: it is retried in the background, so a worker starts
-/// while Redis is down).
+/// while Redis is down; and a run's lease heartbeat reads the flag again, <see cref="RunLease"/>).
+/// A worker may hold two runs of one job (a redelivery while the first run was stalled): a cancel
+/// reaches both, and only the one that holds the job's lease can record the end (the other's
+/// appends are fenced).
 /// </summary>
 public sealed class JobCancellations(IConnectionMultiplexer redis, TimeProvider time, ILogger<JobCancellations> logger) : BackgroundService
 {
-    private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CancellationTokenSource[]> _running = new(StringComparer.Ordinal);
     private ChannelMessageQueue? _subscription;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -34,10 +37,13 @@ public sealed class JobCancellations(IConnectionMultiplexer redis, TimeProvider 
         _subscription.OnMessage(message =>
         {
             var jobId = message.Message.ToString();
-            if (_running.TryGetValue(jobId, out var cts))
+            if (_running.TryGetValue(jobId, out var runs))
             {
                 Log.CancelHeard(logger, jobId);
-                Cancel(cts);
+                foreach (var cts in runs)
+                {
+                    Cancel(cts);
+                }
             }
         });
     }
@@ -55,7 +61,7 @@ public sealed class JobCancellations(IConnectionMultiplexer redis, TimeProvider 
     public Registration Register(string jobId)
     {
         var cts = new CancellationTokenSource();
-        _running[jobId] = cts;
+        _running.AddOrUpdate(jobId, static (_, cts) => [cts], static (_, runs, cts) => [.. runs, cts], cts);
         return new Registration(this, jobId, cts);
     }
 
@@ -83,7 +89,18 @@ public sealed class JobCancellations(IConnectionMultiplexer redis, TimeProvider 
 
         public void Dispose()
         {
-            ((ICollection<KeyValuePair<string, CancellationTokenSource>>)owner._running).Remove(new(jobId, cts));
+            // Copy-on-write arrays: the last run of the job removes its entry, another leaves the rest.
+            while (owner._running.TryGetValue(jobId, out var runs) && runs.Contains(cts))
+            {
+                var removed = runs.Length == 1
+                    ? ((ICollection<KeyValuePair<string, CancellationTokenSource[]>>)owner._running).Remove(new(jobId, runs))
+                    : owner._running.TryUpdate(jobId, [.. runs.Where(r => r != cts)], runs);
+                if (removed)
+                {
+                    break;
+                }
+            }
+
             cts.Dispose();
         }
     }

@@ -29,7 +29,13 @@ public sealed class JobModelRunner(
 {
     private readonly WorkerOptions _options = options.Value;
 
-    internal async Task<ModelOutcome> RunAsync(JobMessage job, JobStreamWriter? stream, Action armLimit, Action checkLimit, CancellationToken cancellationToken)
+    /// <param name="job">The job.</param>
+    /// <param name="stream">Its stream (generation, <c>input.stream</c>), or null.</param>
+    /// <param name="run">The run's lease: its token fences the progress events; a refused one fences the run.</param>
+    /// <param name="armLimit">Starts the job's own execution limit.</param>
+    /// <param name="checkLimit">Checks that limit (after each token).</param>
+    /// <param name="cancellationToken">Stops the run (cancel, limit, shutdown, fence).</param>
+    internal async Task<ModelOutcome> RunAsync(JobMessage job, JobStreamWriter? stream, RunLease? run, Action armLimit, Action checkLimit, CancellationToken cancellationToken)
     {
         var texts = job.Input.Texts ?? [];
         var outcome = new ModelOutcome();
@@ -101,7 +107,7 @@ public sealed class JobModelRunner(
                 done += count;
                 if (stream is null && done < texts.Count)
                 {
-                    await ReportProgressAsync(job.JobId, done, texts.Count);
+                    await ReportProgressAsync(job.JobId, run, done, texts.Count);
                 }
             }
 
@@ -129,11 +135,16 @@ public sealed class JobModelRunner(
     }
 
     /// <summary>Best effort: a progress event lost to a Redis hiccup must not re-run the job.</summary>
-    private async Task ReportProgressAsync(string jobId, int done, int total)
+    /// <remarks>Fenced: another run took the job over, and this one stops.</remarks>
+    private async Task ReportProgressAsync(string jobId, RunLease? lease, int done, int total)
     {
         try
         {
-            await store.AppendAsync(jobId, JobEventTypes.Progress, $$"""{"done":{{done}},"total":{{total}}}""", []);
+            var result = await store.AppendAsync(jobId, JobEventTypes.Progress, $$"""{"done":{{done}},"total":{{total}}}""", [], lease?.Token);
+            if (result.Outcome == AppendOutcome.Fenced)
+            {
+                lease!.Fence();
+            }
         }
         catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
         {

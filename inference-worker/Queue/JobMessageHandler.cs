@@ -17,7 +17,8 @@ namespace InferenceGateway.Worker.Queue;
 /// with <c>input_missing</c>), run its job through MassTransit's Mediator while its visibility
 /// is extended, then settle it: delete it once the job's end is recorded, give it back with backoff
 /// when the delivery failed (or at once when the worker is stopping, or another worker serves its
-/// model), and on the last allowed delivery, or for a message no worker can read, end the job as
+/// model, or another run holds the job's lease), leave it alone when this run was fenced (another
+/// run took the job over), and on the last allowed delivery, or for a message no worker can read, end the job as
 /// failed and move the message to the dead-letter queue. Never throws: an SQS failure leaves the
 /// message to its visibility timeout.
 /// </summary>
@@ -92,6 +93,23 @@ public sealed class JobMessageHandler(
             {
                 await acks.DeleteAsync(urls.Jobs, message.ReceiptHandle);
             }
+            else if (failure is JobFencedException)
+            {
+                // Another run took the job over with a later receive of this message: the message is
+                // that run's to delete, and this receipt must neither delete it nor change its visibility.
+            }
+            else if (failure is JobLeasedException { Duplicate: true })
+            {
+                await acks.DeleteAsync(urls.Jobs, message.ReceiptHandle);
+                Log.DuplicateDeleted(logger, message.MessageId, job.JobId);
+            }
+            else if (failure is JobLeasedException leased)
+            {
+                // Another run holds the job: back in about the time its lease has left (never deleted).
+                var wait = LeaseBackoff(leased.Remaining);
+                await ChangeVisibilityAsync(message, urls, wait);
+                Log.Released(logger, message.MessageId, job.JobId, wait, "another run holds the job's lease");
+            }
             else if (lifetime.Aborted.IsCancellationRequested)
             {
                 await ChangeVisibilityAsync(message, urls, 0);
@@ -144,6 +162,10 @@ public sealed class JobMessageHandler(
         await acks.DeleteAsync(urls.Jobs, message.ReceiptHandle);
         ClaimCheckLog.InputMissing(logger, job.JobId, job.InputRef!, outcome.Outcome.ToString(), message.MessageId);
     }
+
+    /// <summary>The seconds until a lease with <paramref name="remaining"/> left has lapsed (plus one), at least 1, at most <see cref="WorkerOptions.ReleaseBackoffMaxSeconds"/>.</summary>
+    private int LeaseBackoff(TimeSpan remaining) =>
+        (int)Math.Clamp(Math.Ceiling(remaining.TotalSeconds) + 1, 1, Math.Max(1, _options.ReleaseBackoffMaxSeconds));
 
     private int ReleaseBackoff(int receiveCount)
     {

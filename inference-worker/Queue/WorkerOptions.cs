@@ -52,6 +52,27 @@ public sealed record WorkerOptions
     [Range(0.1, 0.9)]
     public double HeartbeatFraction { get; init; } = 0.33;
 
+    /// <summary>
+    /// A run's lease on its job, in seconds: taken by its <c>started</c>, renewed every
+    /// <see cref="HeartbeatFraction"/> of it while the run lasts. A delivery that finds another run's
+    /// live lease is released, not run; once a stalled run's lease lapses, a redelivery takes the job
+    /// over and the stalled run's appends are refused. 0 (the default): derived from the visibility
+    /// timeout, <see cref="RunLease"/>.
+    /// </summary>
+    [Range(0, 43_200)]
+    public int RunLeaseSeconds { get; init; }
+
+    /// <summary>
+    /// The run lease: <see cref="RunLeaseSeconds"/>, or by default the visibility timeout less one
+    /// heartbeat period and a second (at least 1 s), so that a message that comes back after its
+    /// worker died or stalled (one visibility timeout after its last extension, which came at most a
+    /// heartbeat period before the lease's last renewal) finds the lease lapsed and runs at once.
+    /// </summary>
+    public TimeSpan RunLease(int visibilityTimeoutSeconds) =>
+        RunLeaseSeconds > 0
+            ? TimeSpan.FromSeconds(RunLeaseSeconds)
+            : TimeSpan.FromSeconds(Math.Max(1, ((1 - HeartbeatFraction) * visibilityTimeoutSeconds) - 1));
+
     /// <summary>The longest one invocation may run the model (MassTransit's timeout filter); a job may ask for less.</summary>
     [Range(1, 43_200)]
     public int InvocationTimeoutSeconds { get; init; } = 300;

@@ -32,7 +32,9 @@ namespace InferenceGateway.Worker.Streaming;
 /// <see cref="StreamingOptions.AppendRetries"/> the stream is broken: later items are dropped (the
 /// log never has a gap followed by more events) and <see cref="CompleteAsync"/> throws the error,
 /// so the delivery is retried as for any transient Redis error, from a new <c>started</c>.</para>
-/// <para>A job whose log closed (it ended, or expired) accepts nothing more: the rest is dropped.</para>
+/// <para>A job whose log closed (it ended, or expired) accepts nothing more: the rest is dropped.
+/// So does a run whose appends are fenced (another run took the job's lease over): the rest is
+/// dropped and the writer's <c>onFenced</c> stops the run.</para>
 /// </remarks>
 public sealed partial class JobStreamWriter : IAsyncDisposable
 {
@@ -51,6 +53,8 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ResiliencePipeline _appendRetry;
     private readonly Task _flusher;
+    private readonly string? _runToken;
+    private readonly Action? _onFenced;
     private long _nextToken;
     private bool _closed;
     private ExceptionDispatchInfo? _fault;
@@ -64,9 +68,13 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
     /// <param name="options">Coalescing and retry settings.</param>
     /// <param name="time">Clock for retry delays.</param>
     /// <param name="logger">Where retries and a broken stream are reported.</param>
-    public JobStreamWriter(string jobId, long afterSeq, IJobEventLog log, StreamingOptions options, TimeProvider time, ILogger logger)
+    /// <param name="runToken">The run's token, which fences its appends (null: unfenced).</param>
+    /// <param name="onFenced">Called when an append is refused because another run holds the job's lease.</param>
+    public JobStreamWriter(string jobId, long afterSeq, IJobEventLog log, StreamingOptions options, TimeProvider time, ILogger logger, string? runToken = null, Action? onFenced = null)
     {
         _jobId = jobId;
+        _runToken = runToken;
+        _onFenced = onFenced;
         _lastSeq = afterSeq;
         _log = log;
         _options = options;
@@ -257,7 +265,7 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
                         return;
                     }
 
-                    var result = await _log.AppendAsync(_jobId, item.Type, data);
+                    var result = await _log.AppendAsync(_jobId, _runToken, item.Type, data);
                     if (result.Outcome == AppendOutcome.Appended)
                     {
                         Appended(result.Seq);
@@ -271,6 +279,10 @@ public sealed partial class JobStreamWriter : IAsyncDisposable
                     }
 
                     Log.StreamLogClosed(_logger, _jobId, result.Outcome.ToString());
+                    if (result.Outcome == AppendOutcome.Fenced)
+                    {
+                        _onFenced?.Invoke();
+                    }
                 },
                 context);
         }

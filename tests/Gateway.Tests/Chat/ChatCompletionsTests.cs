@@ -203,6 +203,73 @@ public sealed class ChatCompletionsTests
         }
     }
 
+    [Test]
+    public async Task Stream_TwoRunsAppendingAtOnce_SendsEachTokenIndexOnce_NotASplice()
+    {
+        var (jobId, reader, cts) = await OpenStreamAsync();
+        using (cts)
+        {
+            // A stalled run and the run that took the job over both append for a moment (what the
+            // run lease now fences at the source): their events interleave in the log.
+            await AppendAsync(jobId, JobEventTypes.Started, """{"attempt":1}""", JobStatuses.Running);
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":0,"count":1,"text":"Hel"}""");
+            await AppendAsync(jobId, JobEventTypes.Started, """{"attempt":2}""", JobStatuses.Running);
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":0,"count":1,"text":"Hel"}""");
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":1,"count":1,"text":"lo"}""");
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":1,"count":2,"text":"lo wor"}""");
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":2,"count":1,"text":" wor"}""");
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":3,"count":1,"text":"ld"}""");
+            await CompleteAsync(jobId, "Hello world", FinishReasons.Stop, new TokenUsage(1, 4, 5));
+
+            var pieces = await ReadContentAsync(reader, cts.Token);
+
+            Assert.That(pieces, Is.EqualTo(new[] { "Hel", "lo", " wor", "ld" }), "token 0, 1, 2 and 3, each once");
+            Assert.That(string.Concat(pieces), Is.EqualTo("Hello world"));
+        }
+    }
+
+    [Test]
+    public async Task Stream_RerunWhoseTokenDiffersInLength_EndsWithAnError_NotASplice()
+    {
+        var (jobId, reader, cts) = await OpenStreamAsync();
+        using (cts)
+        {
+            // The first run streamed tokens 0 and 1; the rerun's token 0 is shorter ("He", not "Hel"),
+            // so its token 1 does not continue what the client has, whatever the lengths say.
+            await AppendAsync(jobId, JobEventTypes.Started, """{"attempt":1}""", JobStatuses.Running);
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":0,"count":1,"text":"Hel"}""");
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":1,"count":1,"text":"lo"}""");
+            await AppendAsync(jobId, JobEventTypes.Started, """{"attempt":2}""", JobStatuses.Running);
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":0,"count":1,"text":"He"}""");
+            await AppendAsync(jobId, JobEventTypes.Token, """{"index":1,"count":2,"text":"llo!"}""");
+
+            var frames = new List<string>();
+            while (await reader.ReadDataAsync(cts.Token) is { } data)
+            {
+                frames.Add(data);
+            }
+
+            Assert.That(frames[^1], Is.EqualTo("[DONE]"));
+            Assert.That(JsonDocument.Parse(frames[^2]).RootElement.GetProperty("error").GetProperty("code").GetString(), Is.EqualTo("restarted"));
+            Assert.That(frames, Has.None.Contains("!"), "nothing of the rerun's text spliced onto the first run's");
+        }
+    }
+
+    private static async Task<List<string>> ReadContentAsync(SseReader reader, CancellationToken cancellationToken)
+    {
+        var pieces = new List<string>();
+        while (await reader.ReadDataAsync(cancellationToken) is { } data && data != "[DONE]")
+        {
+            var choices = JsonDocument.Parse(data).RootElement.GetProperty("choices");
+            if (choices.GetArrayLength() > 0 && choices[0].GetProperty("delta").TryGetProperty("content", out var piece))
+            {
+                pieces.Add(piece.GetString()!);
+            }
+        }
+
+        return pieces;
+    }
+
     private async Task<(string JobId, SseReader Reader, CancellationTokenSource Cts)> OpenStreamAsync()
     {
         var client = _gateway.CreateClient(_key);

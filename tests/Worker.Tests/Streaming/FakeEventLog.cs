@@ -60,7 +60,7 @@ internal sealed class FakeEventLog : IJobEventLog
 
     public void Release() => _hold?.TrySetResult();
 
-    public async Task<AppendResult> AppendAsync(string jobId, string type, string dataJson)
+    public async Task<AppendResult> AppendAsync(string jobId, string? runToken, string type, string dataJson)
     {
         Calls++;
         if (_hold is { } hold)

@@ -83,7 +83,7 @@ public sealed class InferenceConsumerStreamingTests
 
         public int Injected { get; private set; }
 
-        public async Task<AppendResult> AppendAsync(string jobId, string type, string dataJson)
+        public async Task<AppendResult> AppendAsync(string jobId, string? runToken, string type, string dataJson)
         {
             var n = type == JobEventTypes.Chunk ? Interlocked.Increment(ref _chunkAppends) : 0;
             if (n == 2)
@@ -92,7 +92,7 @@ public sealed class InferenceConsumerStreamingTests
                 throw new RedisConnectionException(ConnectionFailureType.SocketFailure, CommandFlags.None, "injected: refused", null, CommandStatus.WaitingToBeSent);
             }
 
-            var result = await inner.AppendAsync(jobId, type, dataJson);
+            var result = await inner.AppendAsync(jobId, runToken, type, dataJson);
             if (n == 4)
             {
                 Injected++;
