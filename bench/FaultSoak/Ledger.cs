@@ -33,6 +33,9 @@ internal sealed partial class Ledger(SoakOptions options, SoakStack stack, SoakC
         ("models:{*}:workers", "the registry's live workers of a model, pruned to the last 30 s on every heartbeat (docs/api.md#models)"),
         ("models:{*}:warm", "the registry's warm workers of a model, pruned the same way (docs/api.md#models)"),
         ("models:{*}:edge", "the registry's gateways serving a model at the edge, pruned the same way (docs/api.md#models)"),
+        ("jobs:{*}:unsent", "a queue's outbox of accepted jobs whose message is not confirmed sent; a member leaves when the send is confirmed, the job starts or ends (docs/operations.md#recoverable-acceptance)"),
+        ("jobs:{*}:queued", "a queue's index of jobs accepted and not yet started; a member leaves when the job starts or ends (docs/operations.md#recoverable-acceptance)"),
+        ("jobs:{*}:started-watermark", "the latest createdAt of a started job, one number per queue (docs/operations.md#recoverable-acceptance)"),
     ];
 
     private readonly List<Row> _rows = [];
